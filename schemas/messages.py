@@ -1,0 +1,183 @@
+"""The message types that flow between stages: the only currency on the bus.
+
+Each class mirrors one JSON Schema in ``schemas/v1/``; ``bytes`` fields travel as binary
+attachments next to the JSON header (see ``codec.py``), never as base64.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import ClassVar, Literal
+
+EMOTION_LABELS: tuple[str, ...] = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
+ACTION_LABELS: tuple[str, ...] = ("walking", "standing", "sitting", "lying", "running", "falling", "fighting", "unknown")
+
+Box = list[float]
+"""[x1, y1, x2, y2] in pixels of the frame the message refers to."""
+
+
+def message_id(camera: str, seq: int, stage: str) -> str:
+    """The stable id every message carries; the aggregator is idempotent on it."""
+    return f"{camera}:{seq}:{stage}"
+
+
+@dataclass
+class FrameMsg:
+    KIND: ClassVar[str] = "frame"
+    camera: str
+    seq: int
+    ts_capture: float
+    width: int
+    height: int
+    jpeg: bytes
+    id: str = ""
+
+    def __post_init__(self) -> None:
+        self.id = self.id or message_id(self.camera, self.seq, "frame")
+
+    @property
+    def key(self) -> str:
+        return self.camera
+
+
+@dataclass
+class Identity:
+    status: Literal["pending", "known", "unknown"]
+    person_id: str | None = None
+    name: str | None = None
+    distance: float | None = None
+
+
+@dataclass
+class FaceQuality:
+    size_px: float
+    blur: float
+
+
+@dataclass
+class Face:
+    track_id: str
+    box: Box
+    score: float
+    identity: Identity
+    landmarks: list[list[float]] = field(default_factory=list)
+    quality: FaceQuality | None = None
+    crop: bytes | None = None
+
+
+@dataclass
+class FacesMsg:
+    KIND: ClassVar[str] = "faces"
+    camera: str
+    seq: int
+    ts_capture: float
+    width: int
+    height: int
+    faces: list[Face]
+    id: str = ""
+
+    def __post_init__(self) -> None:
+        self.id = self.id or message_id(self.camera, self.seq, "faces")
+
+    @property
+    def key(self) -> str:
+        return self.camera
+
+
+@dataclass
+class FaceEmotion:
+    track_id: str
+    probs: list[float]
+    label: str
+    person_id: str | None = None
+    quality: FaceQuality | None = None
+
+
+@dataclass
+class EmotionsMsg:
+    KIND: ClassVar[str] = "emotions"
+    camera: str
+    seq: int
+    ts_capture: float
+    faces: list[FaceEmotion]
+    labels: list[str] = field(default_factory=lambda: list(EMOTION_LABELS))
+    id: str = ""
+
+    def __post_init__(self) -> None:
+        self.id = self.id or message_id(self.camera, self.seq, "emotions")
+
+    @property
+    def key(self) -> str:
+        return self.camera
+
+
+@dataclass
+class PersonAction:
+    track_id: str
+    box: Box
+    action: str
+    confidence: float
+    window: list[float] = field(default_factory=list)
+    keypoints: list[list[float]] = field(default_factory=list)
+
+
+@dataclass
+class ActionsMsg:
+    KIND: ClassVar[str] = "actions"
+    camera: str
+    seq: int
+    ts_capture: float
+    width: int
+    height: int
+    persons: list[PersonAction]
+    id: str = ""
+
+    def __post_init__(self) -> None:
+        self.id = self.id or message_id(self.camera, self.seq, "actions")
+
+    @property
+    def key(self) -> str:
+        return self.camera
+
+
+@dataclass
+class EventMsg:
+    KIND: ClassVar[str] = "event"
+    id: str
+    person_id: str
+    camera: str
+    ts: float
+    state: dict
+
+    @property
+    def key(self) -> str:
+        return self.person_id
+
+
+@dataclass
+class DeadLetterMsg:
+    KIND: ClassVar[str] = "deadletter"
+    stage: str
+    topic: str
+    partition: int
+    offset: int
+    error_type: str
+    error: str
+    ts: float
+    original: bytes
+    original_key: str | None = None
+    id: str = ""
+
+    def __post_init__(self) -> None:
+        self.id = self.id or f"{self.topic}:{self.partition}:{self.offset}:{self.stage}"
+
+    @property
+    def key(self) -> str | None:
+        return self.original_key
+
+
+Message = FrameMsg | FacesMsg | EmotionsMsg | ActionsMsg | EventMsg | DeadLetterMsg
+
+MESSAGE_TYPES: dict[str, type] = {
+    cls.KIND: cls for cls in (FrameMsg, FacesMsg, EmotionsMsg, ActionsMsg, EventMsg, DeadLetterMsg)
+}

