@@ -58,7 +58,7 @@ def make_bus(bus_kind: str, request: pytest.FixtureRequest):
 
     def factory(**memory_options: int):
         if bus_kind == "memory":
-            bus = InMemoryBus(**{"partitions": 1, **memory_options})
+            bus = InMemoryBus(**{"partitions": 1, "max_backlog": 10000, **memory_options})
         else:
             bus = KafkaBus(kafka_config(request.getfixturevalue("kafka_server").bootstrap_servers))
         buses.append(bus)

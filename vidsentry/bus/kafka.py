@@ -72,7 +72,6 @@ class KafkaPublisher:
             acks="all",
             retries=2**31 - 1,
             enable_idempotence=True,
-            max_in_flight_requests_per_connection=5,
             compression_type=None if c.compression == "none" else c.compression,
             linger_ms=c.linger_ms,
             max_request_size=c.max_request_bytes,
