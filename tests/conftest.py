@@ -42,8 +42,11 @@ def redis_server(services_dir: Path) -> Iterator[LocalRedis]:
 
 
 def kafka_config(bootstrap: str, **overrides: object) -> KafkaConfig:
-    """Test settings: a short session timeout so a dead member's partitions move quickly."""
-    return KafkaConfig(bootstrap_servers=bootstrap, session_timeout_ms=6000, linger_ms=0, **overrides)
+    """Test settings: a short session timeout so a dead member's partitions move quickly,
+    and a topic prefix of its own so tests sharing the broker never see each other's data."""
+    settings = {"bootstrap_servers": bootstrap, "session_timeout_ms": 6000, "linger_ms": 0, "partitions": 2,
+                "topic_prefix": f"test-{uuid.uuid4().hex[:8]}-", **overrides}
+    return KafkaConfig(**settings)
 
 
 @pytest.fixture(params=["memory", "kafka"])

@@ -27,6 +27,13 @@ class KafkaBus:
     def __init__(self, config: KafkaConfig) -> None:
         self.config = config
         self._servers = [s.strip() for s in config.bootstrap_servers.split(",") if s.strip()]
+        self.prefix = config.topic_prefix
+
+    def physical(self, topic: str) -> str:
+        return self.prefix + topic
+
+    def logical(self, topic: str) -> str:
+        return topic[len(self.prefix):]
 
     def create_topics(self, topics: Iterable[str], partitions: int | None = None) -> None:
         """Create missing topics with the configured partition count; existing ones are left alone."""
@@ -35,8 +42,8 @@ class KafkaBus:
         try:
             existing = set(admin.list_topics())
             missing = [
-                NewTopic(t, partitions or self.config.partitions, self.config.replication_factor)
-                for t in topics if t not in existing
+                NewTopic(self.physical(t), partitions or self.config.partitions, self.config.replication_factor)
+                for t in topics if self.physical(t) not in existing
             ]
             if missing:
                 try:
@@ -80,10 +87,11 @@ class KafkaPublisher:
             key_serializer=lambda k: k.encode() if k is not None else None,
         )
         self._pending = []
+        self._physical = bus.physical
 
     def publish(self, topic: str, key: str | None, value: bytes) -> None:
         try:
-            self._pending.append(self._producer.send(topic, key=key, value=bytes(value)))
+            self._pending.append(self._producer.send(self._physical(topic), key=key, value=bytes(value)))
         except KafkaTimeoutError as exc:
             raise PublishTimeout(f"{topic}: {exc}") from None
         except KafkaError as exc:
@@ -105,12 +113,13 @@ class KafkaPublisher:
 
 
 class _Revocations(ConsumerRebalanceListener):
-    def __init__(self, on_revoke: RevokeCallback | None) -> None:
+    def __init__(self, bus: KafkaBus, on_revoke: RevokeCallback | None) -> None:
+        self.bus = bus
         self.on_revoke = on_revoke
 
     def on_partitions_revoked(self, revoked) -> None:
         if self.on_revoke and revoked:
-            self.on_revoke(sorted((tp.topic, tp.partition) for tp in revoked))
+            self.on_revoke(sorted((self.bus.logical(tp.topic), tp.partition) for tp in revoked))
 
     def on_partitions_assigned(self, assigned) -> None:
         log.info("assigned %s", sorted((tp.topic, tp.partition) for tp in assigned))
@@ -120,6 +129,7 @@ class KafkaSubscriber:
     def __init__(self, bus: KafkaBus, group: str, topics: list[str], on_revoke: RevokeCallback | None) -> None:
         c = bus.config
         self.group = group
+        self._bus = bus
         self._consumer = bus._connect(
             KafkaConsumer,
             bootstrap_servers=bus._servers,
@@ -135,7 +145,7 @@ class KafkaSubscriber:
             max_partition_fetch_bytes=c.max_request_bytes,
             key_deserializer=lambda k: k.decode() if k is not None else None,
         )
-        self._consumer.subscribe(topics, listener=_Revocations(on_revoke))
+        self._consumer.subscribe([bus.physical(t) for t in topics], listener=_Revocations(bus, on_revoke))
 
     def poll(self, max_records: int, timeout_s: float) -> list[Record]:
         try:
@@ -143,7 +153,7 @@ class KafkaSubscriber:
         except KafkaError as exc:
             raise BusError(f"poll failed: {exc}") from None
         return [
-            Record(r.topic, r.partition, r.offset, r.key, r.value, r.timestamp)
+            Record(self._bus.logical(r.topic), r.partition, r.offset, r.key, r.value, r.timestamp)
             for tp in sorted(batches, key=lambda tp: (tp.topic, tp.partition))
             for r in batches[tp]
         ]
@@ -151,7 +161,7 @@ class KafkaSubscriber:
     def commit(self, records: Iterable[Record]) -> None:
         upto: dict[TopicPartition, int] = {}
         for record in records:
-            tp = TopicPartition(record.topic, record.partition)
+            tp = TopicPartition(self._bus.physical(record.topic), record.partition)
             upto[tp] = max(upto.get(tp, 0), record.offset + 1)
         if not upto:
             return
@@ -163,7 +173,7 @@ class KafkaSubscriber:
             raise BusError(f"commit failed: {exc}") from None
 
     def assignment(self) -> set[tuple[str, int]]:
-        return {(tp.topic, tp.partition) for tp in self._consumer.assignment()}
+        return {(self._bus.logical(tp.topic), tp.partition) for tp in self._consumer.assignment()}
 
     def lag(self) -> dict[tuple[str, int], int]:
         lags = {}
@@ -176,7 +186,7 @@ class KafkaSubscriber:
             except KafkaError:
                 continue
             if position is not None:
-                lags[(tp.topic, tp.partition)] = max(0, highwater - position)
+                lags[(self._bus.logical(tp.topic), tp.partition)] = max(0, highwater - position)
         return lags
 
     def close(self) -> None:

@@ -15,6 +15,7 @@ class Section(BaseModel):
 
 class KafkaConfig(Section):
     bootstrap_servers: str = Field("127.0.0.1:9092", description="Comma-separated host:port list of Kafka brokers.")
+    topic_prefix: str = Field("", pattern=r"^[A-Za-z0-9._-]*$", description="Prefix of every topic name, so several sites or test runs can share one cluster.")
     client_id: str = Field("vidsentry", min_length=1, description="Client id reported to the broker.")
     partitions: int = Field(6, ge=1, le=1024, description="Partitions per topic when vidsentry creates topics; the most workers one pool can use.")
     replication_factor: int = Field(1, ge=1, le=16, description="Replicas per partition when vidsentry creates topics.")
