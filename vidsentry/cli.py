@@ -74,9 +74,42 @@ def producer(
     cameras: Annotated[Optional[Path], typer.Option(help="cameras.yaml: many cameras from one process.")] = None,
     source: Annotated[Optional[str], typer.Option(help="One camera: a file, RTSP/HTTP URL, webcam index or image folder.")] = None,
     camera_id: Annotated[Optional[str], typer.Option(help="Id of the single --source camera.")] = None,
+    fps: Annotated[float, typer.Option(help="--source only: frames per second to publish.")] = 10.0,
+    max_side: Annotated[int, typer.Option(help="--source only: longest side of published frames (px).")] = 768,
+    realtime: Annotated[bool, typer.Option(help="--source only: play a file at its own pace instead of as fast as possible.")] = False,
 ) -> None:
-    """Read cameras and publish sampled, resized JPEG frames to the `frames` topic."""
-    _not_built("producer", 4)
+    """Read cameras and publish sampled, resized JPEG frames to the `frames` topic.
+
+    Live sources are reopened with backoff forever; a corrupt or truncated file ends its
+    camera with an error while the others go on. Exit status 1 if any camera failed.
+    """
+    from pydantic import ValidationError
+
+    from producers.config import CameraConfig, CamerasFile, load_cameras
+    from producers.role import serve_producer
+    from vidsentry.bus import BusError
+
+    if (cameras is None) == (source is None):
+        fail("give either --cameras FILE or --source SOURCE --camera-id ID")
+    config = state.config()
+    try:
+        if cameras is not None:
+            setup = load_cameras(cameras)
+        else:
+            if not camera_id:
+                fail("--source needs --camera-id")
+            setup = CamerasFile(cameras=[CameraConfig(id=camera_id, source=source, fps=fps, max_side=max_side, realtime=realtime)])
+    except ConfigError as exc:
+        fail(str(exc))
+    except ValidationError as exc:
+        option = {"id": "camera-id"}
+        fail("; ".join(f"--{option.get(str(e['loc'][0]), str(e['loc'][0]).replace('_', '-'))}: {e['msg']}" for e in exc.errors()))
+    try:
+        failures = serve_producer(setup, config)
+    except BusError as exc:
+        fail(str(exc), code=1)
+    if failures:
+        fail("\n".join(failures.values()), code=1)
 
 
 @worker_app.command("face")
@@ -192,9 +225,9 @@ def config_check() -> None:
 @config_app.command("example")
 def config_example() -> None:
     """Print a documented example config generated from the config models."""
-    from vidsentry.config.example import example_yaml
+    from vidsentry.config.example import render_example
 
-    typer.echo(example_yaml())
+    typer.echo(render_example(), nl=False)
 
 
 @topics_app.command("create")

@@ -24,7 +24,7 @@ from typing import Protocol
 
 from schemas import TOPIC_OF_KIND, DeadLetterMsg, Message, SchemaError, decode, encode
 from schemas.topics import DEADLETTER
-from vidsentry.bus import Bus, BusError, CommitFailed, Publisher, Record, Subscriber
+from vidsentry.bus import Bus, BusError, CommitFailed, Publisher, PublishTimeout, Record, Subscriber
 from vidsentry.config.models import RuntimeConfig
 from vidsentry.metrics import BATCH_SIZE, CONSUMER_LAG, DEADLETTERED, MESSAGES, PUBLISH_RETRIES, PUBLISHED, STAGE_SECONDS, UP
 
@@ -161,19 +161,33 @@ class StageRunner:
         return DEADLETTER, record.key, encode(letter)
 
     def _publish(self, outgoing: list[Outgoing]) -> bool:
-        """Publish and flush; retry with backoff on bus errors. False: gave up because of a stop."""
+        """Publish and flush; retry with backoff on bus errors. False: gave up because of a stop.
+
+        A full downstream (PublishTimeout) is waited out, resuming after the records already
+        handed over; any other error resends the whole batch, since which records reached
+        the broker is unknown (the consumers are idempotent on message ids).
+        """
         assert self._publisher is not None
         delay = 0.2
+        sent = 0
         while True:
             try:
-                for topic, key, value in outgoing:
+                for topic, key, value in outgoing[sent:]:
                     self._publisher.publish(topic, key, value)
+                    sent += 1
                 self._publisher.flush(self.config.publish_timeout_s)
                 for topic, _, _ in outgoing:
                     PUBLISHED.labels(self.stage.name, topic).inc()
                 self._outage = None
                 return True
+            except PublishTimeout as exc:
+                PUBLISH_RETRIES.labels(self.stage.name).inc()
+                log.debug("%s: downstream is full (%s); waiting", self.stage.name, exc)
+                if self.stop_event.is_set():
+                    log.warning("%s: stopping while downstream is full; the batch stays uncommitted", self.stage.name)
+                    return False
             except BusError as exc:
+                sent = 0
                 self._outage = str(exc)
                 PUBLISH_RETRIES.labels(self.stage.name).inc()
                 log.warning("%s: publish failed (%s); retrying in %.1fs", self.stage.name, exc, delay)

@@ -13,7 +13,7 @@ def make_bus(config: BusConfig) -> Bus:
         return KafkaBus(config.kafka)
     from vidsentry.bus.memory import InMemoryBus
 
-    return InMemoryBus(config.memory.partitions, config.memory.max_backlog)
+    return InMemoryBus(config.memory.partitions, config.memory.max_backlog, config.memory.publish_timeout_s)
 
 
 __all__ = ["Bus", "BusError", "CommitFailed", "PublishTimeout", "Publisher", "Record", "Subscriber", "make_bus"]

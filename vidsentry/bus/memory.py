@@ -38,9 +38,10 @@ class _Group:
 
 
 class InMemoryBus:
-    def __init__(self, partitions: int = 1, max_backlog: int = 64) -> None:
+    def __init__(self, partitions: int = 1, max_backlog: int = 64, publish_timeout_s: float | None = None) -> None:
         self.default_partitions = partitions
         self.max_backlog = max_backlog
+        self.publish_timeout_s = publish_timeout_s
         self._cond = threading.Condition()
         self._topics: dict[str, list[_Partition]] = {}
         self._groups: dict[str, _Group] = {}
@@ -141,7 +142,7 @@ class _InMemoryPublisher:
     def __init__(self, bus: InMemoryBus) -> None:
         self._bus = bus
         self._counter = itertools.count()
-        self.timeout_s: float | None = None
+        self.timeout_s = bus.publish_timeout_s
 
     def publish(self, topic: str, key: str | None, value: bytes) -> None:
         self._bus._append(topic, key, bytes(value), next(self._counter), self.timeout_s)

@@ -31,6 +31,7 @@ class KafkaConfig(Section):
 class MemoryBusConfig(Section):
     partitions: int = Field(1, ge=1, le=64, description="Partitions per topic on the in-memory bus.")
     max_backlog: int = Field(64, ge=1, le=100000, description="Records a partition holds beyond the slowest group's commit before publishers block (backpressure).")
+    publish_timeout_s: float = Field(1.0, gt=0, le=600, description="How long one publish blocks on a full partition before the caller is told (it then retries or drops by its own policy).")
 
 
 class BusConfig(Section):

@@ -1,0 +1,75 @@
+"""Camera configuration: one entry per camera in ``cameras.yaml``, validated at start."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from vidsentry.config import ConfigError
+
+
+class Zone(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(min_length=1, description="Zone name used by dwell-time rules.")
+    polygon: list[tuple[float, float]] = Field(min_length=3, description="Corners as (x, y) fractions of the frame, 0..1.")
+
+    @field_validator("polygon")
+    @classmethod
+    def _inside_frame(cls, corners: list[tuple[float, float]]) -> list[tuple[float, float]]:
+        if any(not (0 <= x <= 1 and 0 <= y <= 1) for x, y in corners):
+            raise ValueError("corners are fractions of the frame and must lie in 0..1")
+        return corners
+
+
+class CameraConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    id: str = Field(pattern=r"^[A-Za-z0-9._-]{1,64}$", description="Camera id: the bus key, in metrics and alerts.")
+    source: str = Field(min_length=1, description="Video file, rtsp:// or http(s):// URL (incl. MJPEG), webcam index, or image folder.")
+    fps: float = Field(10.0, gt=0, le=60, description="Frames per second to publish; faster sources are sampled down.")
+    max_side: int = Field(768, ge=64, le=4096, description="Frames are shrunk so their longer side is at most this (px).")
+    jpeg_quality: int = Field(85, ge=30, le=100, description="JPEG quality of published frames.")
+    realtime: bool = Field(False, description="Files and image folders: play at their own pace, as a camera would. Off: as fast as possible (batch analysis).")
+    zones: list[Zone] = Field(default_factory=list, description="Named areas of the view for zone rules.")
+
+
+class ProducerSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    buffer_frames: int = Field(8, ge=1, le=1000, description="Frames held per camera while the bus pushes back; beyond it the oldest are dropped (live sources).")
+    reconnect_initial_s: float = Field(0.5, gt=0, le=60, description="First wait before reopening a failed live source.")
+    reconnect_max_s: float = Field(30.0, gt=0, le=600, description="Longest wait between reopen attempts (exponential backoff with jitter).")
+    open_timeout_s: float = Field(10.0, gt=0, le=120, description="How long opening a stream may take.")
+    read_timeout_s: float = Field(5.0, gt=0, le=120, description="A stream that sends nothing for this long is treated as stalled and reopened.")
+
+
+class CamerasFile(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    cameras: list[CameraConfig] = Field(min_length=1)
+    producer: ProducerSettings = Field(default_factory=ProducerSettings)
+
+    @field_validator("cameras")
+    @classmethod
+    def _unique_ids(cls, cameras: list[CameraConfig]) -> list[CameraConfig]:
+        seen: set[str] = set()
+        for camera in cameras:
+            if camera.id in seen:
+                raise ValueError(f"camera id {camera.id!r} is used twice")
+            seen.add(camera.id)
+        return cameras
+
+
+def load_cameras(path: Path) -> CamerasFile:
+    """Read and validate cameras.yaml; errors name the file and the bad key."""
+    try:
+        data = yaml.safe_load(Path(path).read_text())
+    except OSError as exc:
+        raise ConfigError(f"cannot read {path}: {exc.strerror}") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        raise ConfigError(f"{path}{f' line {mark.line + 1}' if mark else ''}: not valid YAML") from None
+    try:
+        return CamerasFile.model_validate(data or {})
+    except ValidationError as exc:
+        problems = [f"  {'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()]
+        raise ConfigError(f"{path}: invalid camera configuration:\n" + "\n".join(problems)) from None

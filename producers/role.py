@@ -1,0 +1,39 @@
+"""Run the producer as a process: bus, topics, /metrics + /healthz, signals, exit status."""
+
+from __future__ import annotations
+
+import logging
+
+from producers.config import CamerasFile
+from producers.producer import Producer
+from schemas import ALL_TOPICS
+from vidsentry.bus import make_bus
+from vidsentry.config import Config
+from vidsentry.metrics import UP, MetricsServer
+from vidsentry.runtime import stop_on_signals
+
+log = logging.getLogger(__name__)
+
+
+def serve_producer(cameras: CamerasFile, config: Config) -> dict[str, str]:
+    """Run until every camera ends or SIGTERM/SIGINT; returns the cameras that failed."""
+    if config.bus.kind == "memory":
+        log.warning("producer: on the in-memory bus frames stay inside this process; set bus.kind=kafka to feed workers")
+    bus = make_bus(config.bus)
+    bus.create_topics(ALL_TOPICS)
+    producer = Producer(cameras.cameras, cameras.producer, bus).start()
+    stop_on_signals(producer.stop_event)
+    metrics = MetricsServer(config.metrics.host, config.metrics.port, producer.status).start() if config.metrics.enabled else None
+    log.info("producer: %d camera(s) -> frames on the %s bus", len(cameras.cameras), config.bus.kind)
+    UP.labels("producer").set(1)
+    try:
+        producer.run()
+    finally:
+        UP.labels("producer").set(0)
+        if metrics:
+            metrics.stop()
+        bus.close()
+    for camera, status in producer.status()["cameras"].items():
+        log.info("camera %s: %s, %d captured, %d published, %d dropped", camera, status["state"], status["captured"],
+                 status["published"], status["dropped"])
+    return producer.failures()

@@ -1,0 +1,207 @@
+"""Camera sources behind one small interface, all through OpenCV.
+
+A source yields ``Capture``s (image + timestamp). Live sources (streams, webcams) stamp
+frames with the wall clock; files and image folders with their media position, so the
+sampler and the real-time pacing work the same however fast they are read.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+import cv2
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"}
+STREAM_SCHEMES = re.compile(r"^(rtsp|rtsps|rtmp|http|https|udp|tcp)://", re.IGNORECASE)
+
+
+class SourceError(RuntimeError):
+    """A source that cannot be opened or read; names the camera, the source and the reason."""
+
+    def __init__(self, camera: str, source: str, reason: str) -> None:
+        self.camera, self.source, self.reason = camera, source, reason
+        super().__init__(f"camera {camera}: {reason} ({source})")
+
+
+@dataclass
+class Capture:
+    image: np.ndarray
+    ts: float
+    index: int
+
+
+class FrameSource(Protocol):
+    live: bool
+    fps: float | None
+
+    def open(self) -> None:
+        """Connect; raises SourceError."""
+
+    def read(self) -> Capture | None:
+        """The next frame; None at the regular end of a finite source; raises SourceError."""
+
+    def skipped(self) -> int:
+        """Frames the source itself could not decode and skipped (an image folder's bad files)."""
+
+    def close(self) -> None: ...
+
+
+def open_source(camera: str, source: str, fps: float = 1.0, open_timeout_s: float = 10.0,
+                read_timeout_s: float = 5.0) -> FrameSource:
+    """Pick the source kind from the configured string; ``fps`` is an image folder's frame rate."""
+    if source.isdigit():
+        return WebcamSource(camera, int(source))
+    if STREAM_SCHEMES.match(source):
+        return StreamSource(camera, source, open_timeout_s, read_timeout_s)
+    if Path(source).is_dir():
+        return ImageFolderSource(camera, Path(source), fps)
+    return VideoFileSource(camera, Path(source))
+
+
+class _CaptureSource:
+    live = True
+
+    def __init__(self, camera: str, source: str) -> None:
+        self.camera = camera
+        self.source = source
+        self.capture: cv2.VideoCapture | None = None
+        self.fps: float | None = None
+        self.index = 0
+
+    def _fail(self, reason: str) -> SourceError:
+        return SourceError(self.camera, self.source, reason)
+
+    def _open_capture(self, target, *args) -> None:
+        self.close()
+        capture = cv2.VideoCapture(target, *args)
+        if not capture.isOpened():
+            capture.release()
+            raise self._fail("cannot open the source")
+        self.capture = capture
+        fps = capture.get(cv2.CAP_PROP_FPS)
+        self.fps = fps if fps and 0 < fps < 1000 else None
+        self.index = 0
+
+    def skipped(self) -> int:
+        return 0
+
+    def close(self) -> None:
+        if self.capture is not None:
+            self.capture.release()
+            self.capture = None
+
+
+class StreamSource(_CaptureSource):
+    """RTSP, HTTP(S) (including MJPEG) and other FFmpeg-readable network streams."""
+
+    def __init__(self, camera: str, url: str, open_timeout_s: float, read_timeout_s: float) -> None:
+        super().__init__(camera, url)
+        self.params = [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, int(open_timeout_s * 1000),
+                       cv2.CAP_PROP_READ_TIMEOUT_MSEC, int(read_timeout_s * 1000)]
+
+    def open(self) -> None:
+        self._open_capture(self.source, cv2.CAP_FFMPEG, self.params)
+
+    def read(self) -> Capture | None:
+        assert self.capture is not None
+        ok, image = self.capture.read()
+        if not ok or image is None:
+            raise self._fail("the stream stopped sending frames")
+        self.index += 1
+        return Capture(image, time.time(), self.index - 1)
+
+
+class WebcamSource(_CaptureSource):
+    def __init__(self, camera: str, device: int) -> None:
+        super().__init__(camera, str(device))
+        self.device = device
+
+    def open(self) -> None:
+        self._open_capture(self.device)
+
+    def read(self) -> Capture | None:
+        assert self.capture is not None
+        ok, image = self.capture.read()
+        if not ok or image is None:
+            raise self._fail("the webcam stopped sending frames")
+        self.index += 1
+        return Capture(image, time.time(), self.index - 1)
+
+
+class VideoFileSource(_CaptureSource):
+    """A recorded video. A file that cannot be decoded, or that ends well before the frame
+    count in its header, is an error (corrupt or truncated), not a quiet end."""
+
+    live = False
+
+    def __init__(self, camera: str, path: Path) -> None:
+        super().__init__(camera, str(path))
+        self.path = path
+        self.expected_frames = 0
+
+    def open(self) -> None:
+        if not self.path.is_file():
+            raise self._fail("no such video file")
+        try:
+            self._open_capture(str(self.path))
+        except SourceError:
+            raise self._fail("cannot open it as a video: the file is corrupt, truncated or not a video") from None
+        self.expected_frames = int(self.capture.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
+
+    def read(self) -> Capture | None:
+        assert self.capture is not None
+        ok, image = self.capture.read()
+        if not ok or image is None:
+            if self.index == 0:
+                raise self._fail("no frame could be decoded: the file is corrupt or not a video")
+            if self.expected_frames and self.index < 0.98 * self.expected_frames - 1:
+                raise self._fail(f"the file ended after {self.index} of {self.expected_frames} frames: it is truncated or damaged")
+            return None
+        self.index += 1
+        position = (self.index - 1) / self.fps if self.fps else self.capture.get(cv2.CAP_PROP_POS_MSEC) / 1000
+        return Capture(image, position, self.index - 1)
+
+
+class ImageFolderSource:
+    """Images in a folder, in name order, as a slow camera (one frame per image)."""
+
+    live = False
+
+    def __init__(self, camera: str, folder: Path, fps: float = 1.0) -> None:
+        self.camera = camera
+        self.folder = folder
+        self.fps: float | None = fps
+        self.files: list[Path] = []
+        self.index = 0
+        self._skipped = 0
+
+    def open(self) -> None:
+        self.files = sorted(p for p in self.folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+        if not self.files:
+            raise SourceError(self.camera, str(self.folder), "the folder holds no images")
+        self.index = 0
+
+    def read(self) -> Capture | None:
+        while self.index < len(self.files):
+            path = self.files[self.index]
+            self.index += 1
+            image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+            if image is not None:
+                return Capture(image, (self.index - 1) / (self.fps or 1.0), self.index - 1)
+            self._skipped += 1
+            log.warning("camera %s: skipping unreadable image %s", self.camera, path.name)
+        return None
+
+    def skipped(self) -> int:
+        return self._skipped
+
+    def close(self) -> None:
+        pass
