@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from producers.buffer import FrameBuffer
-from producers.config import CameraConfig, ProducerSettings
+from vidsentry.config.cameras import CameraConfig, ProducerSettings
 from producers.encoder import encode_jpeg, shrink
 from producers.metrics import CAMERA_FPS, CAMERA_UP, DOWN_SECONDS, ENCODE_SECONDS, FRAMES, RECONNECTS
 from producers.sampler import FpsSampler

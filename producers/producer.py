@@ -13,7 +13,7 @@ import time
 
 from producers.buffer import FrameBuffer
 from producers.camera import CameraReader, CameraState, SourceFactory, default_source
-from producers.config import CameraConfig, ProducerSettings
+from vidsentry.config.cameras import CameraConfig, ProducerSettings
 from producers.metrics import FRAMES
 from producers.sources import STREAM_SCHEMES
 from schemas import encode

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from producers.config import CamerasFile
+from vidsentry.config.cameras import CamerasFile
 from producers.producer import Producer
 from schemas import ALL_TOPICS
 from vidsentry.bus import make_bus

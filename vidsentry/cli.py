@@ -85,7 +85,7 @@ def producer(
     """
     from pydantic import ValidationError
 
-    from producers.config import CameraConfig, CamerasFile, load_cameras
+    from vidsentry.config.cameras import CameraConfig, CamerasFile, load_cameras
     from producers.role import serve_producer
     from vidsentry.bus import BusError
 

@@ -31,6 +31,11 @@ from vidsentry.metrics import BATCH_SIZE, CONSUMER_LAG, DEADLETTERED, MESSAGES, 
 log = logging.getLogger(__name__)
 
 
+class Retryable(Exception):
+    """A stage's dependency (Redis, a webhook...) is down: retry the whole batch later
+    instead of dead-lettering it. Stages wrap transient failures in this."""
+
+
 class Stage(Protocol):
     name: str
 
@@ -86,8 +91,8 @@ class StageRunner:
         if not records:
             return 0
         started = time.perf_counter()
-        outgoing = self.handle(records)
-        if not self._publish(outgoing):
+        outgoing = self._handle_with_retry(records)
+        if outgoing is None or not self._publish(outgoing):
             return 0
         try:
             self._subscriber.commit(records)
@@ -112,17 +117,37 @@ class StageRunner:
             return outgoing
         try:
             outgoing.extend(self._encode(self.stage.process([m for _, m in decoded])))
+        except Retryable:
+            raise
         except Exception as batch_exc:
             if len(decoded) > 1:
                 log.info("%s: batch of %d failed (%s); retrying one by one", self.stage.name, len(decoded), batch_exc)
             for record, message in decoded:
                 try:
                     outgoing.extend(self._encode(self.stage.process([message])))
+                except Retryable:
+                    raise
                 except Exception as exc:
                     log.debug("%s: message at %s[%d]@%d failed", self.stage.name, record.topic, record.partition,
                               record.offset, exc_info=True)
                     outgoing.append(self._dead_letter(record, exc))
         return outgoing
+
+    def _handle_with_retry(self, records: list[Record]) -> list[Outgoing] | None:
+        """``handle``, retried with backoff while the stage reports a dependency outage;
+        None if a stop came first (the batch then stays uncommitted)."""
+        delay = 0.2
+        while True:
+            try:
+                outgoing = self.handle(records)
+                self._outage = None
+                return outgoing
+            except Retryable as exc:
+                self._outage = f"{self.stage.name}: {exc}"
+                log.warning("%s: %s; retrying the batch in %.1fs", self.stage.name, exc, delay)
+                if self.stop_event.wait(delay):
+                    return None
+                delay = min(delay * 2, 10.0) * random.uniform(0.8, 1.2)
 
     def healthy(self) -> dict:
         stalled_s = time.monotonic() - self._last_loop

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from prometheus_client import REGISTRY
 
-from producers.config import CameraConfig, ProducerSettings
+from vidsentry.config.cameras import CameraConfig, ProducerSettings
 from producers.producer import Producer
 from schemas import decode
 from schemas.topics import FRAMES

@@ -10,7 +10,7 @@ import cv2
 import numpy as np
 import pytest
 
-from producers.config import CameraConfig, ProducerSettings
+from vidsentry.config.cameras import CameraConfig, ProducerSettings
 from producers.producer import Producer
 from schemas import FrameMsg, decode
 from schemas.topics import FRAMES
@@ -142,7 +142,7 @@ def test_realtime_pacing_follows_the_source_clock(samples):
     ("cameras:\n  - id: a\n    sauce: x.mp4\n", "cameras.0.sauce"),
 ])
 def test_cameras_file_errors_name_the_key(tmp_path, yaml_text, message):
-    from producers.config import load_cameras
+    from vidsentry.config.cameras import load_cameras
     from vidsentry.config import ConfigError
 
     path = tmp_path / "cameras.yaml"
@@ -154,7 +154,7 @@ def test_cameras_file_errors_name_the_key(tmp_path, yaml_text, message):
 def test_the_example_cameras_file_is_valid():
     from pathlib import Path
 
-    from producers.config import load_cameras
+    from vidsentry.config.cameras import load_cameras
 
     setup = load_cameras(Path(__file__).resolve().parents[3] / "deploy" / "cameras.example.yaml")
     assert [c.id for c in setup.cameras] == ["entrance", "lobby-mjpeg", "desk-webcam", "recorded", "snapshots"]

@@ -1,4 +1,6 @@
-"""Camera configuration: one entry per camera in ``cameras.yaml``, validated at start."""
+"""Camera configuration: one entry per camera in ``cameras.yaml``, validated at start.
+
+Shared by the producer (sources) and the aggregator (zones)."""
 
 from __future__ import annotations
 

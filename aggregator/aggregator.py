@@ -1,0 +1,299 @@
+"""The aggregator stage: fold faces, emotions and actions into per-person state, evaluate
+the rules, emit alerts, and publish per-person updates on the `events` topic.
+
+Idempotent: each message id is claimed in the state store before its effects are kept,
+and a redelivered one is skipped. Restart-safe: persons and incidents are restored from
+the store, and alert ids are derived from (rule, subject, start), so an incident that was
+already raised is neither forgotten nor raised again.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+import numpy as np
+
+from aggregator.alerts import AlertSink
+from aggregator.config import AggregatorConfig
+from aggregator.fusion import Fusion, FusionSettings, body_person_id, face_person_id, in_head_region
+from aggregator.incidents import Alert, CameraView, IncidentTracker
+from aggregator.metrics import ALERT_LATENCY, ALERTS, DUPLICATES, FUSED_UPDATES, LINKS, PERSONS_ACTIVE
+from aggregator.rules import RuleSet
+from aggregator.state import PersonState, StateStore
+from aggregator.zones import zones_containing
+from vidsentry.config.cameras import Zone
+from schemas import EMOTION_LABELS, ActionsMsg, EmotionsMsg, EventMsg, Face, FacesMsg, Message, PersonAction
+
+log = logging.getLogger(__name__)
+
+
+class AggregatorStage:
+    name = "aggregator"
+
+    def __init__(self, rules: RuleSet, store: StateStore, sinks: list[AlertSink], config: AggregatorConfig | None = None,
+                 zones: dict[str, list[Zone]] | None = None) -> None:
+        self.config = config or AggregatorConfig()
+        self.rules = rules
+        self.store = store
+        self.sinks = sinks
+        self.zones = zones or {}
+        self.fusion = Fusion(FusionSettings(self.config.link_votes, self.config.fusion_window_s, self.config.regain_s))
+        self.persons: dict[str, PersonState] = {p.person_id: p for p in store.load_persons()}
+        self.tracker = IncidentTracker(rules, self.config.end_grace_s, store.load_incidents())
+        self.snapshots: dict[str, tuple[float, bytes]] = {}
+        self.last_event: dict[str, tuple[float, tuple]] = {}
+        self.alerts_emitted: list[Alert] = []
+        if self.persons or self.tracker.incidents:
+            log.info("aggregator: restored %d persons and %d incidents", len(self.persons), len(self.tracker.incidents))
+
+    def process(self, batch: list[Message]) -> list[EventMsg]:
+        self._changed: dict[str, PersonState] = {}
+        self._removed: set[str] = set()
+        camera_now: dict[str, tuple[float, str]] = {}
+        fresh = self.store.claim([m.id for m in batch])
+        for message, is_new in zip(batch, fresh):
+            kind = message.KIND
+            if not is_new:
+                DUPLICATES.labels(kind).inc()
+                continue
+            if isinstance(message, FacesMsg):
+                self._on_faces(message)
+            elif isinstance(message, ActionsMsg):
+                self._on_actions(message)
+            elif isinstance(message, EmotionsMsg):
+                self._on_emotions(message)
+            else:
+                continue
+            FUSED_UPDATES.labels(kind).inc()
+            latest = camera_now.get(message.camera)
+            if latest is None or message.ts_capture >= latest[0]:
+                camera_now[message.camera] = (message.ts_capture, message.id)
+        alerts = [a for camera, (ts, _) in camera_now.items() for a in self._evaluate(camera, ts)]
+        self._persist(alerts)
+        self._emit(alerts)
+        return self._events()
+
+    def close(self) -> None:
+        for sink in self.sinks:
+            sink.close()
+
+    def in_view(self, camera: str, ts: float) -> list[PersonState]:
+        return [p for p in self.persons.values()
+                if p.camera == camera and 0 <= ts - p.last_seen <= self.config.view_timeout_s]
+
+    def _on_faces(self, msg: FacesMsg) -> None:
+        for face in msg.faces:
+            person = self._face_person(msg.camera, face, msg.ts_capture)
+            person.seen_at(msg.camera, msg.ts_capture, self.config.regain_s)
+            if face.identity.status != "pending":
+                person.identity, person.name = face.identity.status, face.identity.name
+            if not person.body_tracks:
+                self._place(person, face.box, msg.width, msg.height, msg.ts_capture, feet=False)
+            if face.track_id not in person.face_tracks:
+                person.face_tracks.append(face.track_id)
+            if face.crop:
+                quality = face.quality.size_px if face.quality else 0.0
+                best = self.snapshots.get(person.person_id)
+                if best is None or quality >= best[0] * 0.8:
+                    self.snapshots[person.person_id] = (quality, face.crop)
+            self._changed[person.person_id] = person
+        for link in self.fusion.add_faces(msg.camera, msg.seq, msg.ts_capture, msg.faces):
+            self._link(msg.camera, link.face_track, link.body_track)
+
+    def _on_actions(self, msg: ActionsMsg) -> None:
+        for body in msg.persons:
+            person = self._body_person(msg.camera, body, msg.ts_capture)
+            person.seen_at(msg.camera, msg.ts_capture, self.config.regain_s)
+            if body.action != person.action:
+                person.action, person.action_since = body.action, msg.ts_capture
+            person.action_confidence = body.confidence
+            self._place(person, body.box, msg.width, msg.height, msg.ts_capture, feet=True)
+            if body.track_id not in person.body_tracks:
+                person.body_tracks.append(body.track_id)
+            self._changed[person.person_id] = person
+        for link in self.fusion.add_bodies(msg.camera, msg.seq, msg.ts_capture, msg.persons):
+            self._link(msg.camera, link.face_track, link.body_track)
+
+    def _on_emotions(self, msg: EmotionsMsg) -> None:
+        order = [msg.labels.index(label) for label in EMOTION_LABELS] if list(msg.labels) != list(EMOTION_LABELS) else None
+        tracks = self.fusion.cameras[msg.camera]
+        for reading in msg.faces:
+            if reading.quality is not None and reading.quality.size_px < self.config.min_emotion_face_px:
+                continue
+            person_id = tracks.face_person.get(reading.track_id) or reading.person_id
+            person = self.persons.get(person_id) if person_id else None
+            if person is None:
+                continue
+            probs = np.asarray(reading.probs, float)
+            if order is not None:
+                probs = probs[order]
+            if person.emotion_probs is None:
+                smoothed = probs
+            else:
+                smoothed = self.config.emotion_alpha * probs + (1 - self.config.emotion_alpha) * np.asarray(person.emotion_probs)
+            person.emotion_probs = [round(float(p), 4) for p in smoothed]
+            person.emotion = EMOTION_LABELS[int(np.argmax(smoothed))]
+            self._changed[person.person_id] = person
+
+    def _face_person(self, camera: str, face: Face, ts: float) -> PersonState:
+        tracks = self.fusion.cameras[camera]
+        wanted = face_person_id(camera, face)
+        current = tracks.face_person.get(face.track_id)
+        if current is None:
+            if face.identity.status != "known":
+                wanted = self._regain(camera, face.box, ts) or wanted
+            tracks.face_person[face.track_id] = wanted
+            return self._person(wanted, camera, ts)
+        provisional = ":face:" in current or ":body:" in current
+        if current != wanted and (face.identity.status == "known" or (provisional and ":face:" not in wanted)):
+            self._merge(current, wanted, camera, ts)
+            return self.persons[wanted]
+        return self._person(current, camera, ts)
+
+    def _body_person(self, camera: str, body: PersonAction, ts: float) -> PersonState:
+        tracks = self.fusion.cameras[camera]
+        current = tracks.body_person.get(body.track_id)
+        if current is None:
+            current = self._regain(camera, body.box, ts) or body_person_id(camera, body)
+            tracks.body_person[body.track_id] = current
+        return self._person(current, camera, ts)
+
+    def _link(self, camera: str, face_track: str, body_track: str) -> None:
+        tracks = self.fusion.cameras[camera]
+        face_pid = tracks.face_person.get(face_track)
+        body_pid = tracks.body_person.get(body_track)
+        if face_pid is None or body_pid is None or face_pid == body_pid:
+            return
+        LINKS.inc()
+        keep, drop = _survivor(self.persons[face_pid], self.persons[body_pid])
+        self._merge(drop.person_id, keep.person_id, camera, keep.last_seen)
+
+    def _merge(self, old: str, new: str, camera: str, ts: float) -> None:
+        """Fold person ``old`` into ``new`` and repoint every track that led to ``old``."""
+        target = self._person(new, camera, ts)
+        if old in self.persons and old != new:
+            target.absorb(self.persons.pop(old))
+            self._removed.add(old)
+            self._changed.pop(old, None)
+            if old in self.snapshots and new not in self.snapshots:
+                self.snapshots[new] = self.snapshots.pop(old)
+        for tracks in self.fusion.cameras.values():
+            for mapping in (tracks.face_person, tracks.body_person):
+                for track, pid in mapping.items():
+                    if pid == old:
+                        mapping[track] = new
+        self._changed[new] = target
+
+    def _regain(self, camera: str, box: list[float], ts: float) -> str | None:
+        """A person of this camera lost moments ago near this box (not a known one: those re-link by name)."""
+        cx, cy = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
+        size = max(box[2] - box[0], box[3] - box[1])
+        best, best_distance = None, float("inf")
+        for person in self.persons.values():
+            if person.camera != camera or person.identity == "known" or person.box is None:
+                continue
+            gap = ts - person.last_seen
+            if not (0.25 < gap <= self.config.regain_s):
+                continue
+            px, py = (person.box[0] + person.box[2]) / 2, (person.box[1] + person.box[3]) / 2
+            distance = ((px - cx) ** 2 + (py - cy) ** 2) ** 0.5
+            near = distance < size or (person.body_tracks and in_head_region(box, person.box, self.fusion.settings.head_fraction))
+            if near and distance < best_distance:
+                best, best_distance = person.person_id, distance
+        return best
+
+    def _person(self, person_id: str, camera: str, ts: float) -> PersonState:
+        person = self.persons.get(person_id)
+        if person is None:
+            person = PersonState(person_id=person_id, camera=camera, first_seen=ts, last_seen=ts, in_view_since=ts,
+                                 cameras=[camera])
+            if ":" not in person_id:
+                person.identity = "unknown"
+            self.persons[person_id] = person
+        return person
+
+    def _place(self, person: PersonState, box: list[float], width: int, height: int, ts: float, feet: bool) -> None:
+        person.box, person.frame_size = list(box), [width, height]
+        zones = self.zones.get(person.camera)
+        if not zones:
+            return
+        x = (box[0] + box[2]) / 2 / width
+        y = (box[3] if feet else (box[1] + box[3]) / 2) / height
+        inside = zones_containing(zones, x, y)
+        person.zones = {name: person.zones.get(name, ts) for name in inside}
+
+    def _evaluate(self, camera: str, ts: float) -> list[Alert]:
+        """Rules for everyone this camera saw recently, and for the camera as a whole."""
+        alerts: list[Alert] = []
+        horizon = self.config.view_timeout_s + self.config.end_grace_s + 1.0
+        in_view = self.in_view(camera, ts)
+        PERSONS_ACTIVE.labels(camera).set(len(in_view))
+        for person in [p for p in self.persons.values() if p.camera == camera and ts - p.last_seen <= horizon]:
+            if ts - person.last_seen > self.config.view_timeout_s:
+                alerts.extend(self.tracker.evaluate_person(_out_of_view(person), ts))
+            else:
+                alerts.extend(self.tracker.evaluate_person(person, ts))
+        alerts.extend(self.tracker.evaluate_camera(CameraView(camera, in_view), ts))
+        for key in [k for k, v in self.tracker.active().items() if v["camera"] == camera]:
+            subject = key.split(":", 1)[1]
+            gone = self.persons.get(subject)
+            if gone is not None and ts - gone.last_seen > horizon:
+                alerts.extend(self.tracker.evaluate_person(_out_of_view(gone), ts))
+        return alerts
+
+    def _persist(self, alerts: list[Alert]) -> None:
+        self.store.save_persons(list(self._changed.values()))
+        for person_id in self._removed:
+            self.store.delete_person(person_id)
+        for alert in alerts:
+            key = f"{alert.rule}:{alert.subject}"
+            self.store.save_incident(key, self.tracker.incidents[key], self.tracker.ttl_of(key))
+        cutoff = max((p.last_seen for p in self.persons.values()), default=0) - self.config.person_ttl_s
+        for person_id in [pid for pid, p in self.persons.items() if p.last_seen < cutoff]:
+            del self.persons[person_id]
+            self.snapshots.pop(person_id, None)
+
+    def _emit(self, alerts: list[Alert]) -> None:
+        for alert in alerts:
+            snapshot = self.snapshots.get(alert.subject, (0, None))[1]
+            for sink in self.sinks:
+                sink.emit(alert, snapshot)
+            ALERTS.labels(alert.rule, alert.severity, alert.status).inc()
+            if alert.status == "raised":
+                ALERT_LATENCY.observe(max(0.0, time.time() - alert.ts))
+            log.info("alert %s %s %s on %s: %s", alert.status, alert.severity, alert.rule, alert.camera, alert.subject)
+            self.alerts_emitted.append(alert)
+
+    def _events(self) -> list[EventMsg]:
+        events = []
+        for person in self._changed.values():
+            summary = (person.identity, person.name, person.action, person.emotion, person.camera, tuple(sorted(person.zones)))
+            last = self.last_event.get(person.person_id)
+            if last is not None and last[1] == summary and person.last_seen - last[0] < self.config.event_interval_s:
+                continue
+            self.last_event[person.person_id] = (person.last_seen, summary)
+            events.append(EventMsg(id=f"{person.person_id}@{person.last_seen:.3f}", person_id=person.person_id,
+                                   camera=person.camera, ts=person.last_seen, state=person.to_json()))
+        return events
+
+
+def _survivor(face_side: PersonState, body_side: PersonState) -> tuple[PersonState, PersonState]:
+    """Which of two people found to be one keeps the id: a known identity, else a settled
+    id over a provisional one, else whoever was seen first."""
+    for keep, drop in ((face_side, body_side), (body_side, face_side)):
+        if keep.identity == "known" and drop.identity != "known":
+            return keep, drop
+    provisional = [":face:" in p.person_id or ":body:" in p.person_id for p in (face_side, body_side)]
+    if provisional == [True, False]:
+        return body_side, face_side
+    if provisional == [False, True]:
+        return face_side, body_side
+    return (face_side, body_side) if face_side.first_seen <= body_side.first_seen else (body_side, face_side)
+
+
+def _out_of_view(person: PersonState) -> PersonState:
+    """The person as rules should see them once they left: no action, no zone, no dwell."""
+    gone = PersonState.from_json(person.to_json())
+    gone.action, gone.zones, gone.emotion_probs, gone.identity = None, {}, None, "gone"
+    return gone
