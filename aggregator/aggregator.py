@@ -15,7 +15,7 @@ import time
 import numpy as np
 
 from aggregator.alerts import AlertSink
-from aggregator.config import AggregatorConfig
+from vidsentry.config.aggregator import AggregatorConfig
 from aggregator.fusion import Fusion, FusionSettings, body_person_id, face_person_id, in_head_region
 from aggregator.incidents import Alert, CameraView, IncidentTracker
 from aggregator.metrics import ALERT_LATENCY, ALERTS, DUPLICATES, FUSED_UPDATES, LINKS, PERSONS_ACTIVE

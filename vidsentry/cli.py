@@ -115,7 +115,9 @@ def producer(
 @worker_app.command("face")
 def worker_face() -> None:
     """Consume `frames`; detect, track and identify faces; publish `faces` (with aligned crops)."""
-    _not_built("face worker", 5)
+    from workers.face.worker import serve
+
+    serve(state.config())
 
 
 @worker_app.command("emotion")
@@ -269,6 +271,15 @@ def dev_down(state_dir: Annotated[Path, typer.Option("--dir", help="The folder g
         server.stop()
     (state_dir / "services.env").unlink(missing_ok=True)
     typer.echo("stopped")
+
+
+def _add_stage_commands() -> None:
+    from workers.face.commands import gallery_app
+
+    app.add_typer(gallery_app, name="gallery")
+
+
+_add_stage_commands()
 
 
 def main() -> None:

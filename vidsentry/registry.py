@@ -1,5 +1,5 @@
-"""Take files out of packages published on PyPI: the only place models and sample media
-may come from (no model hubs). Archives are pinned by file name and sha256 and cached."""
+"""Take files out of packages published on PyPI or npm: the only places models and sample
+media may come from (no model hubs). Archives are pinned by file name and sha256 and cached."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from importlib import metadata
 from pathlib import Path
 
 DEFAULT_INDEX = "https://pypi.org/simple"
+DEFAULT_NPM_REGISTRY = "https://registry.npmjs.org"
 
 
 class FetchError(RuntimeError):
@@ -34,6 +35,25 @@ class PyPIArchive:
 
     def describe(self) -> str:
         return f"PyPI {self.filename}"
+
+
+@dataclass(frozen=True)
+class NpmArchive:
+    """A file inside a package tarball on the npm registry (downloaded, checked, then unpacked).
+
+    ``filename`` is the tarball's name as the registry serves it (``face-api-1.7.15.tgz``
+    for ``@vladmandic/face-api`` 1.7.15); members sit under ``package/``.
+    """
+
+    package: str
+    filename: str
+    sha256: str
+
+    def describe(self) -> str:
+        return f"npm {self.package} {self.filename}"
+
+
+Archive = PyPIArchive | NpmArchive
 
 
 @dataclass(frozen=True)
@@ -54,7 +74,7 @@ class Artefact:
     """One pinned file (a model or a sample) and where it comes from."""
 
     name: str
-    source: PyPIArchive | InstalledPackage
+    source: PyPIArchive | NpmArchive | InstalledPackage
     member: str
     sha256: str
     licence: str
@@ -138,7 +158,7 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
-def extract(source: PyPIArchive | InstalledPackage, member: str, dest: Path, sha256: str, downloads: Path) -> Path:
+def extract(source: PyPIArchive | NpmArchive | InstalledPackage, member: str, dest: Path, sha256: str, downloads: Path) -> Path:
     """Place ``member`` of ``source`` at ``dest`` if its sha256 matches; raise FetchError otherwise."""
     dest.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.NamedTemporaryFile(dir=dest.parent, delete=False) as tmp:
@@ -157,19 +177,19 @@ def extract(source: PyPIArchive | InstalledPackage, member: str, dest: Path, sha
         tmp_path.unlink(missing_ok=True)
 
 
-def download(archive: PyPIArchive, downloads: Path) -> Path:
-    """Download a pinned archive from the package index once, verifying its sha256."""
+def download(archive: Archive, downloads: Path) -> Path:
+    """Download a pinned archive from its registry once, verifying its sha256."""
     target = downloads / archive.filename
     if target.exists() and sha256_of(target) == archive.sha256:
         return target
     downloads.mkdir(parents=True, exist_ok=True)
-    url = _archive_url(archive)
+    url = _npm_tarball_url(archive) if isinstance(archive, NpmArchive) else _archive_url(archive)
     tmp = target.with_suffix(target.suffix + ".part")
     try:
         with urllib.request.urlopen(url, timeout=120) as response, open(tmp, "wb") as out:
             shutil.copyfileobj(response, out)
     except OSError as exc:
-        raise FetchError(f"cannot download {archive.filename} from the package index: {exc}") from None
+        raise FetchError(f"cannot download {archive.filename} from {url}: {exc}") from None
     if sha256_of(tmp) != archive.sha256:
         tmp.unlink()
         raise FetchError(f"{archive.filename}: downloaded file does not match the pinned sha256")
@@ -179,6 +199,15 @@ def download(archive: PyPIArchive, downloads: Path) -> Path:
 
 def _index_url() -> str:
     return (os.environ.get("UV_INDEX_URL") or os.environ.get("PIP_INDEX_URL") or DEFAULT_INDEX).rstrip("/")
+
+
+def _npm_registry_url() -> str:
+    return (os.environ.get("NPM_CONFIG_REGISTRY") or os.environ.get("npm_config_registry") or DEFAULT_NPM_REGISTRY).rstrip("/")
+
+
+def _npm_tarball_url(archive: NpmArchive) -> str:
+    """The registry's tarball address: ``<registry>/<package>/-/<filename>`` (scoped names keep their ``@scope/``)."""
+    return f"{_npm_registry_url()}/{archive.package}/-/{urllib.parse.quote(archive.filename)}"
 
 
 def _archive_url(archive: PyPIArchive) -> str:

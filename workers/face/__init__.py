@@ -1,0 +1,8 @@
+"""The face worker pool: ``frames`` in, ``faces`` out.
+
+Each frame is decoded once; faces are found (``detector``), followed per camera
+(``tracker``), judged as samples (``quality``), cut out eyes-level for the emotion pool
+(``align``), and named against the gallery (``embedder``, ``identity``, ``gallery``) at
+most a few times per track. ``worker.build_stage`` assembles the stage;
+``commands.gallery_app`` is the enrolment CLI.
+"""

@@ -1,0 +1,68 @@
+"""Turn an enrolment photo into one embedding, or say exactly why it cannot be used.
+
+Enrolment always uses the full-range detector, whatever the worker runs: it is the one
+that sees every face in a group photo, and a photo with several faces must be refused,
+not silently enrolled as whichever face came first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from workers.face.align import aligned_crop
+from vidsentry.config.face import FaceConfig
+from workers.face.detector import FaceDetector
+from workers.face.embedder import EMBEDDING_DIM, FaceEmbedder
+from workers.face.errors import EnrolmentError, NoFaceError, PoorFaceError, SeveralFacesError
+from workers.face.quality import assess
+
+IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".webp"})
+
+
+class Enroller:
+    def __init__(self, detector: FaceDetector, embedder: FaceEmbedder, config: FaceConfig) -> None:
+        self.detector = detector
+        self.embedder = embedder
+        self.config = config
+
+    def embedding(self, image: Path | str) -> np.ndarray:
+        """The (128,) embedding of the single good face in ``image``; EnrolmentError otherwise."""
+        bgr = cv2.imread(str(image), cv2.IMREAD_COLOR)
+        if bgr is None:
+            raise EnrolmentError(image, "cannot be read as an image (missing, unreadable or not a JPEG/PNG)")
+        rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+        found = self.detector.detect(rgb)
+        if len(found) == 0:
+            raise NoFaceError(image)
+        if len(found) > 1:
+            raise SeveralFacesError(image, found.boxes.tolist())
+        height, width = rgb.shape[:2]
+        crop = aligned_crop(rgb, found.boxes[0], found.landmarks[0], self.config.crop_size)
+        quality = assess(found.boxes[0], float(found.scores[0]), found.landmarks[0], crop, width, height, self.config)
+        if not quality.good:
+            raise PoorFaceError(image, f"{quality.problem}; use a sharper, closer, frontal photo")
+        return self.embedder.embed(rgb, found.boxes[:1])[0]
+
+    def embeddings(self, images: Iterable[Path | str]) -> tuple[np.ndarray, list[EnrolmentError]]:
+        """Embeddings of every usable image, and the reasons the others were refused."""
+        rows, refused = [], []
+        for image in images:
+            try:
+                rows.append(self.embedding(image))
+            except EnrolmentError as exc:
+                refused.append(exc)
+        return np.asarray(rows, np.float32).reshape(-1, EMBEDDING_DIM), refused
+
+
+def person_folders(root: Path) -> dict[str, list[Path]]:
+    """``root/<name>/*.jpg`` -> {name: images}; folders without images are left out."""
+    folders = {}
+    for folder in sorted(p for p in Path(root).iterdir() if p.is_dir() and not p.name.startswith(".")):
+        images = sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+        if images:
+            folders[folder.name] = images
+    return folders

@@ -1,0 +1,237 @@
+"""The face stage: ``frames`` -> ``faces``, one FacesMsg per frame.
+
+Per frame: detect, keep the ``max_faces_per_frame`` largest, update the camera's tracks,
+then for each confirmed track cut an aligned crop, judge the sample and — within the
+batch's embedding budget — embed the tracks that need it (undecided and larger faces
+first; the rest wait for a later frame). Identity never comes from a single sample.
+
+State is per camera (tracks, identity evidence, the last outputs) and is dropped on
+revoke: the next owner of a camera's partition starts fresh tracks with new ids.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import OrderedDict
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from schemas import Face, FaceQuality, FacesMsg, FrameMsg, Identity
+from vidsentry.config.models import Config, ModelsConfig
+from workers.face.align import aligned_crop, encode_crop
+from vidsentry.config.face import FaceConfig
+from workers.face.decode import decode_frame
+from workers.face.detector import FaceBoxes, FaceDetector, make_detector
+from workers.face.embedder import FaceEmbedder, load_embedder
+from workers.face.errors import GalleryError
+from workers.face.gallery import Gallery
+from workers.face.identity import GalleryIndex, TrackIdentity
+from workers.face.metrics import (
+    DETECTION_SECONDS, EMBEDDING_SECONDS, EMBEDDINGS, EMBEDDINGS_DEFERRED, FACES_DETECTED, IDENTITY_MATCHES,
+    IDENTITY_UNKNOWNS, TRACKS_ACTIVE,
+)
+from workers.face.quality import SampleQuality, assess
+from workers.face.tracker import FaceTracker, Track
+
+log = logging.getLogger(__name__)
+
+_REMEMBERED_OUTPUTS = 64
+
+
+@dataclass
+class CameraState:
+    tracker: FaceTracker
+    identities: dict[str, TrackIdentity] = field(default_factory=dict)
+    frames: int = 0
+    outputs: OrderedDict[str, FacesMsg] = field(default_factory=OrderedDict)
+    """The last outputs by frame id: when the runtime retries a failed batch one message at
+    a time, frames this worker already tracked get the same answer instead of being
+    tracked twice."""
+
+
+@dataclass
+class _Budget:
+    """Embeddings still allowed in the current batch."""
+
+    remaining: int
+
+
+@dataclass
+class _Seen:
+    """One confirmed face in the current frame."""
+
+    index: int
+    track: Track
+    identity: TrackIdentity
+    crop: np.ndarray
+    quality: SampleQuality
+
+
+class FaceStage:
+    name = "face"
+
+    def __init__(self, config: FaceConfig, gallery: Gallery, detector: FaceDetector, embedder: FaceEmbedder) -> None:
+        self.config = config
+        self.gallery = gallery
+        self.detector = detector
+        self.embedder = embedder
+        self.cameras: dict[str, CameraState] = {}
+        self.index = GalleryIndex([])
+        self._gallery_version: str | None = None
+        self._next_gallery_check = 0.0
+
+    def process(self, batch: list[FrameMsg]) -> list[FacesMsg]:
+        images = [decode_frame(frame) for frame in batch]
+        self.refresh_gallery()
+        budget = _Budget(self.config.max_embeddings_per_batch)
+        return [self._process_frame(frame, rgb, budget) for frame, rgb in zip(batch, images)]
+
+    def revoke(self, partitions: list[tuple[str, int]]) -> None:
+        """Drop every camera's tracks: which cameras the moved partitions held is unknown here."""
+        for camera in self.cameras:
+            try:
+                TRACKS_ACTIVE.remove(camera)
+            except KeyError:
+                pass
+        self.cameras.clear()
+
+    def refresh_gallery(self, force: bool = False) -> None:
+        """Reload the gallery when it changed; an outage keeps the last snapshot. Until a
+        first snapshot is loaded no track is decided (they stay pending, samples kept), so an
+        unreachable gallery never turns known people into "unknown"."""
+        now = time.monotonic()
+        if not force and now < self._next_gallery_check:
+            return
+        self._next_gallery_check = now + self.config.gallery_refresh_s
+        try:
+            version = self.gallery.version()
+            if version == self._gallery_version and not force:
+                return
+            self.index = GalleryIndex(self.gallery.people())
+        except GalleryError as exc:
+            if self._gallery_version is None:
+                log.warning("face: no gallery yet, tracks stay pending: %s", exc)
+            else:
+                log.warning("face: keeping the gallery loaded before (%d people): %s", len(self.index), exc)
+            return
+        self._gallery_version = version
+        log.info("face: gallery loaded, %d people", len(self.index))
+        for camera, state in self.cameras.items():
+            for identity in state.identities.values():
+                if identity.samples:
+                    self._decide(camera, identity)
+
+    def _process_frame(self, frame: FrameMsg, rgb: np.ndarray, budget: _Budget) -> FacesMsg:
+        state = self._camera(frame.camera)
+        remembered = state.outputs.get(frame.id)
+        if remembered is not None:
+            return remembered
+        state.frames += 1
+        height, width = rgb.shape[:2]
+
+        found = self._detect(frame.camera, rgb)
+        update = state.tracker.update(found.boxes)
+        for ended in update.ended:
+            state.identities.pop(ended.track_id, None)
+
+        seen = []
+        for index, track in enumerate(update.tracks):
+            if not track.confirmed:
+                continue
+            identity = state.identities.setdefault(track.track_id, TrackIdentity(track.track_id))
+            crop = aligned_crop(rgb, found.boxes[index], found.landmarks[index], self.config.crop_size)
+            quality = assess(found.boxes[index], float(found.scores[index]), found.landmarks[index], crop, width,
+                             height, self.config)
+            seen.append(_Seen(index, track, identity, crop, quality))
+        self._identify(frame.camera, rgb, found, seen, state.frames, budget)
+        TRACKS_ACTIVE.labels(frame.camera).set(len(state.tracker.confirmed))
+
+        faces = [self._face(found, s, width, height) for s in seen]
+        output = FacesMsg(frame.camera, frame.seq, frame.ts_capture, width, height, faces)
+        state.outputs[frame.id] = output
+        if len(state.outputs) > _REMEMBERED_OUTPUTS:
+            state.outputs.popitem(last=False)
+        return output
+
+    def _detect(self, camera: str, rgb: np.ndarray) -> FaceBoxes:
+        started = time.perf_counter()
+        found = self.detector.detect(rgb)
+        DETECTION_SECONDS.labels(self.detector.model).observe(time.perf_counter() - started)
+        if len(found) and found.scores.min() < self.config.min_detection_score:
+            found = found.select(np.flatnonzero(found.scores >= self.config.min_detection_score))
+        FACES_DETECTED.labels(camera, self.detector.model).inc(len(found))
+        if len(found) > self.config.max_faces_per_frame:
+            keep = np.argsort(-found.sizes() * found.scores, kind="stable")[:self.config.max_faces_per_frame]
+            found = found.select(np.sort(keep))
+        return found
+
+    def _identify(self, camera: str, rgb: np.ndarray, found: FaceBoxes, seen: list[_Seen], frame_no: int,
+                  budget: _Budget) -> None:
+        wanted = [s for s in seen if s.quality.good and s.identity.wants_sample(frame_no, s.quality.size_px, self.config)]
+        wanted.sort(key=lambda s: (s.identity.decided, -s.quality.size_px * float(found.scores[s.index])))
+        chosen, deferred = wanted[:budget.remaining], wanted[budget.remaining:]
+        if deferred:
+            EMBEDDINGS_DEFERRED.labels(camera).inc(len(deferred))
+        if not chosen:
+            return
+        budget.remaining -= len(chosen)
+        started = time.perf_counter()
+        embeddings = self.embedder.embed(rgb, found.boxes[[s.index for s in chosen]])
+        EMBEDDING_SECONDS.labels(self.embedder.model).observe(time.perf_counter() - started)
+        EMBEDDINGS.labels(camera, self.embedder.model).inc(len(chosen))
+        for s, embedding in zip(chosen, embeddings):
+            s.identity.add_sample(embedding, frame_no, s.quality.size_px)
+            self._decide(camera, s.identity)
+
+    def _decide(self, camera: str, identity: TrackIdentity) -> None:
+        if self._gallery_version is None:
+            return
+        before = identity.identity
+        after = identity.decide(self.index, self.config)
+        if (after.status, after.person_id) == (before.status, before.person_id):
+            return
+        if after.status == "known":
+            IDENTITY_MATCHES.labels(camera).inc()
+        elif after.status == "unknown":
+            IDENTITY_UNKNOWNS.labels(camera).inc()
+
+    def _face(self, found: FaceBoxes, s: _Seen, width: int, height: int) -> Face:
+        x1, y1, x2, y2 = (float(v) for v in found.boxes[s.index])
+        box = [round(min(max(x1, 0.0), width), 1), round(min(max(y1, 0.0), height), 1),
+               round(min(max(x2, 0.0), width), 1), round(min(max(y2, 0.0), height), 1)]
+        current = s.identity.identity
+        return Face(
+            track_id=s.track.track_id, box=box, score=round(float(found.scores[s.index]), 4),
+            identity=Identity(current.status, current.person_id, current.name, current.distance),
+            landmarks=[[round(float(x), 1), round(float(y), 1)] for x, y in found.landmarks[s.index]],
+            quality=FaceQuality(round(s.quality.size_px, 1), round(s.quality.blur, 1)),
+            crop=encode_crop(s.crop, self.config.crop_jpeg_quality))
+
+    def _camera(self, camera: str) -> CameraState:
+        state = self.cameras.get(camera)
+        if state is None:
+            c = self.config
+            tracker = FaceTracker(camera, c.track_min_hits, c.track_max_misses, c.track_min_iou, c.track_max_shift)
+            state = CameraState(tracker)
+            self.cameras[camera] = state
+        return state
+
+
+def build_stage(config: FaceConfig, gallery: Gallery, models: ModelsConfig | None = None) -> FaceStage:
+    """The face stage with its detector and embedder loaded from the verified model cache."""
+    models = models or ModelsConfig()
+    detector = make_detector(config.detector, config.min_detection_score, models.cache_dir, models.fetch_on_demand)
+    embedder = load_embedder(models.cache_dir, models.fetch_on_demand)
+    return FaceStage(config, gallery, detector, embedder)
+
+
+def serve(config: Config) -> None:
+    """Run a face worker as a process; the ``face`` section and ``redis.url`` choose the gallery."""
+    from schemas.topics import FRAMES
+    from vidsentry.role import serve_stage
+    from workers.face.gallery import open_gallery
+
+    gallery = open_gallery(config.face, config.redis.url)
+    serve_stage(build_stage(config.face, gallery, config.models), config, [FRAMES], expect=FrameMsg)
