@@ -133,9 +133,23 @@ def worker_action() -> None:
 
 
 @app.command()
-def aggregator() -> None:
+def aggregator(
+    rules: Annotated[Optional[Path], typer.Option(help="Rules YAML (default: aggregator.rules, else the shipped rules).")] = None,
+    cameras: Annotated[Optional[Path], typer.Option(help="cameras.yaml with the zones (default: aggregator.cameras).")] = None,
+) -> None:
     """Consume faces, emotions and actions; fuse per-person state; raise alerts into Redis."""
-    _not_built("aggregator", 8)
+    from aggregator.role import serve
+    from aggregator.rules import RulesError
+
+    config = state.config()
+    if rules is not None:
+        config.aggregator.rules = rules
+    if cameras is not None:
+        config.aggregator.cameras = cameras
+    try:
+        serve(config)
+    except (RulesError, ConfigError, ValueError) as exc:
+        fail(str(exc))
 
 
 @app.command()
@@ -274,9 +288,12 @@ def dev_down(state_dir: Annotated[Path, typer.Option("--dir", help="The folder g
 
 
 def _add_stage_commands() -> None:
+    from aggregator.commands import alerts_app, persons
     from workers.face.commands import gallery_app
 
     app.add_typer(gallery_app, name="gallery")
+    app.add_typer(alerts_app, name="alerts")
+    app.command(name="persons")(persons)
 
 
 _add_stage_commands()
