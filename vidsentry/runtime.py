@@ -59,6 +59,7 @@ class StageRunner:
         self.expect = expect
         self.stop_event = threading.Event()
         self.batches_done = 0
+        self.records_done = 0
         self._subscriber: Subscriber | None = None
         self._publisher: Publisher | None = None
         self._last_loop = 0.0
@@ -101,6 +102,7 @@ class StageRunner:
         STAGE_SECONDS.labels(self.stage.name).observe(time.perf_counter() - started)
         BATCH_SIZE.labels(self.stage.name).observe(len(records))
         self.batches_done += 1
+        self.records_done += len(records)
         return len(records)
 
     def handle(self, records: list[Record]) -> list[Outgoing]:

@@ -45,3 +45,7 @@ SAMPLES: dict[str, Artefact] = {a.name: a for a in [
 
 def sample_cache(root: Path) -> ArtefactCache:
     return ArtefactCache(Path(root).expanduser() / "samples", SAMPLES, "vidsentry samples fetch")
+
+
+DEMO_SAMPLE = "carphone"
+"""What `vidsentry demo` runs on: a real face on camera, small enough to finish in seconds."""

@@ -15,6 +15,7 @@ import numpy as np
 
 from workers.face.align import aligned_crop
 from vidsentry.config.face import FaceConfig
+from vidsentry.config.models import ModelsConfig
 from workers.face.detector import FaceDetector
 from workers.face.embedder import EMBEDDING_DIM, FaceEmbedder
 from workers.face.errors import EnrolmentError, NoFaceError, PoorFaceError, SeveralFacesError
@@ -66,3 +67,30 @@ def person_folders(root: Path) -> dict[str, list[Path]]:
         if images:
             folders[folder.name] = images
     return folders
+
+
+def build_enroller(face: FaceConfig, models: ModelsConfig) -> Enroller:
+    """An enroller with the full-range detector (enrolment photos are often wide shots)."""
+    from workers.face.detector import make_detector
+    from workers.face.embedder import load_embedder
+
+    detector = make_detector("mediapipe-full", face.min_detection_score, models.cache_dir, models.fetch_on_demand)
+    return Enroller(detector, load_embedder(models.cache_dir, models.fetch_on_demand), face)
+
+
+def enrol_folder(folder: Path, face: FaceConfig, models: ModelsConfig) -> tuple[list[str], list[EnrolmentError]]:
+    """Enrol FOLDER/<name>/*.jpg into the configured gallery; returns who was enrolled and the refused photos."""
+    from workers.face.gallery import open_gallery
+
+    people = person_folders(folder)
+    if not people:
+        raise EnrolmentError(str(folder), f"no person folders with photos (expected {folder}/<name>/<photo>.jpg)")
+    gallery = open_gallery(face)
+    enroller = build_enroller(face, models)
+    enrolled, refused = [], []
+    for name, images in people.items():
+        embeddings, bad = enroller.embeddings(images)
+        refused.extend(bad)
+        if len(embeddings):
+            enrolled.append(gallery.add(name, embeddings).name)
+    return enrolled, refused

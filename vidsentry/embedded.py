@@ -1,0 +1,264 @@
+"""`vidsentry run`: producers, the three worker pools and the aggregator in one process on
+the in-memory bus — the same stage code as a deployment — plus the outputs a person
+looks at: events.jsonl, alerts.jsonl (or Redis), annotated videos, snapshots, report.html.
+
+Each stage runs on its own thread (the models release the GIL in native code, so two
+cores are both used); the bus's bounded partitions give backpressure between them.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from prometheus_client import REGISTRY
+
+from aggregator.role import build_aggregator
+from producers.producer import Producer
+from schemas import ALL_TOPICS, ActionsMsg, EmotionsMsg, FacesMsg, FrameMsg
+from schemas.topics import ACTIONS, DEADLETTER, EMOTIONS, EVENTS, FACES, FRAMES
+from vidsentry.bus.memory import InMemoryBus
+from vidsentry.config import Config
+from vidsentry.config.cameras import CameraConfig, CamerasFile
+from vidsentry.report.annotate import annotate_file
+from vidsentry.report.html import write_report
+from vidsentry.report.recorder import Recorder
+from vidsentry.runtime import StageRunner
+
+log = logging.getLogger(__name__)
+
+
+class RunError(RuntimeError):
+    """The run could not produce results (every source failed, bad options...)."""
+
+
+@dataclass
+class RunOptions:
+    sources: list[str]
+    out: Path
+    realtime: bool = False
+    fps: float = 10.0
+    max_side: int = 768
+    blur_faces: bool = False
+    gallery: Path | None = None
+    rules: Path | None = None
+    progress: bool = True
+
+
+@dataclass
+class RunResult:
+    out: Path
+    frames: int
+    alerts: int
+    persons: int
+    wall_s: float
+    failures: dict[str, str] = field(default_factory=dict)
+    interrupted: bool = False
+
+
+StageFactory = Callable[[Config], tuple[object, list[str], type | None]]
+
+
+def default_stages(config: Config) -> list[tuple[object, list[str], type | None]]:
+    from workers.action.worker import build_stage as action_stage
+    from workers.emotion.worker import build_stage as emotion_stage
+    from workers.face.gallery import open_gallery
+    from workers.face.worker import build_stage as face_stage
+
+    return [
+        (face_stage(config.face, open_gallery(config.face, config.redis.url), config.models), [FRAMES], FrameMsg),
+        (emotion_stage(config), [FACES], FacesMsg),
+        (action_stage(config.action, config.models.cache_dir), [FRAMES], FrameMsg),
+    ]
+
+
+def cameras_for(sources: list[str], options: RunOptions) -> list[CameraConfig]:
+    cameras, used = [], set()
+    for source in sources:
+        stem = Path(source).stem if not source.isdigit() else f"webcam{source}"
+        base = "".join(c if c.isalnum() or c in "._-" else "-" for c in stem)[:40] or "camera"
+        name, n = base, 2
+        while name in used:
+            name, n = f"{base}-{n}", n + 1
+        used.add(name)
+        cameras.append(CameraConfig(id=name, source=source, fps=options.fps, max_side=options.max_side,
+                                    realtime=options.realtime))
+    return cameras
+
+
+class EmbeddedRun:
+    def __init__(self, options: RunOptions, config: Config, stages: StageFactory = default_stages) -> None:
+        self.options = options
+        self.config = config
+        self.stage_factory = stages
+        self.stop_event = threading.Event()
+        self.cameras = cameras_for(options.sources, options)
+
+    def run(self) -> RunResult:
+        options, config = self.options, self.config
+        out = options.out
+        staging = out.with_name(out.name + ".partial")
+        if staging.exists():
+            shutil.rmtree(staging)
+        staging.mkdir(parents=True)
+        self._prepare_gallery(staging)
+        loading = time.monotonic()
+        bus = InMemoryBus(partitions=1, max_backlog=config.bus.memory.max_backlog, publish_timeout_s=0.5)
+        bus.create_topics(ALL_TOPICS)
+        recorder = Recorder(staging / "events.jsonl")
+        aggregator = build_aggregator(config, alerts_file=None if config.redis.url else staging / "alerts.jsonl")
+        stage_specs = self.stage_factory(config) + [(aggregator, [FACES, EMOTIONS, ACTIONS], None)]
+        runners = [StageRunner(stage, bus, topics, config.runtime, expect=expect).start()
+                   for stage, topics, expect in stage_specs]
+        recorder_runner = StageRunner(recorder, bus, [FRAMES, FACES, EMOTIONS, ACTIONS, EVENTS, DEADLETTER],
+                                      config.runtime.model_copy(update={"batch_size": 64})).start()
+        timings_before = _stage_seconds([r.stage.name for r in runners])
+        started = time.monotonic()
+        load_s = started - loading
+        producer = Producer(self.cameras, CamerasFile(cameras=self.cameras).producer, bus).start()
+        threads = [threading.Thread(target=r.run, name=f"stage-{r.stage.name}", daemon=True) for r in runners + [recorder_runner]]
+        for thread in threads:
+            thread.start()
+        producer_thread = threading.Thread(target=producer.run, name="producer", daemon=True)
+        producer_thread.start()
+        interrupted = False
+        try:
+            self._watch(producer, producer_thread, runners + [recorder_runner], recorder, aggregator)
+        except KeyboardInterrupt:
+            interrupted = True
+        interrupted = interrupted or self.stop_event.is_set()
+        producer.stop_event.set()
+        producer_thread.join(timeout=30)
+        self._drain(runners + [recorder_runner], deadline_s=5 if interrupted else 120)
+        for runner in runners + [recorder_runner]:
+            runner.stop_event.set()
+        for thread in threads:
+            thread.join(timeout=30)
+        aggregator.close()
+        recorder.close()
+        recorder.settle_persons({pid: person.to_json() for pid, person in aggregator.persons.items()})
+        wall = time.monotonic() - started
+
+        failures = producer.failures()
+        analysed = sum(recorder.frames_seen.values())
+        if analysed == 0:
+            shutil.rmtree(staging)
+            reasons = "; ".join(failures.values()) or "no frame was read"
+            raise RunError(f"nothing to report: {reasons}")
+        alerts = self._alerts(staging, aggregator)
+        videos = self._annotate(staging, recorder, alerts)
+        timings = _timings(runners, timings_before)
+        run_info = {
+            "summary": f"{len(self.cameras)} source(s), {analysed} frames analysed, {len(recorder.persons)} people, "
+                       f"{len(alerts)} alert records" + (" (stopped early)" if interrupted else ""),
+            "sources": [{"source": c.source, "camera": c.id, "frames": recorder.frames_seen.get(c.id, 0)} for c in self.cameras],
+            "frames": analysed, "wall_s": wall, "fps": analysed / wall if wall else 0.0, "model_load_s": load_s,
+        }
+        write_report(staging / "report.html", recorder, alerts, timings, run_info, videos)
+        (staging / "summary.json").write_text(json.dumps({**run_info, "failures": failures, "timings": timings,
+                                                          "persons": len(recorder.persons), "alerts": len(alerts),
+                                                          "interrupted": interrupted}, indent=2) + "\n")
+        if out.exists():
+            shutil.rmtree(out)
+        staging.rename(out)
+        return RunResult(out, analysed, len(alerts), len(recorder.persons), wall, failures, interrupted)
+
+    def _prepare_gallery(self, staging: Path) -> None:
+        gallery = self.options.gallery
+        if gallery is None:
+            return
+        face = self.config.face
+        if gallery.is_file():
+            face.gallery_store, face.gallery_path = "file", gallery
+            return
+        from workers.face.enrol import enrol_folder
+        from workers.face.errors import EnrolmentError
+
+        face.gallery_store, face.gallery_path = "file", staging / "gallery.json"
+        try:
+            enrolled, refused = enrol_folder(gallery, face, self.config.models)
+        except EnrolmentError as exc:
+            raise RunError(str(exc)) from None
+        for error in refused:
+            log.warning("gallery: skipped %s", error)
+        log.info("gallery: enrolled %s", ", ".join(enrolled) or "nobody")
+
+    def _watch(self, producer: Producer, producer_thread: threading.Thread, runners: list[StageRunner],
+               recorder: Recorder, aggregator) -> None:
+        from tqdm import tqdm
+
+        expected = None
+        with tqdm(total=expected, unit="frame", disable=not self.options.progress, dynamic_ncols=True) as bar:
+            while producer_thread.is_alive() and not self.stop_event.is_set():
+                time.sleep(0.25)
+                self._tick(bar, recorder, aggregator)
+            self._tick(bar, recorder, aggregator)
+
+    @staticmethod
+    def _tick(bar, recorder: Recorder, aggregator) -> None:
+        done = sum(recorder.frames_seen.values())
+        bar.update(done - bar.n)
+        bar.set_postfix(faces=recorder.faces_seen, people=len(aggregator.persons), alerts=len(aggregator.alerts_emitted),
+                        refresh=False)
+
+    @staticmethod
+    def _drain(runners: list[StageRunner], deadline_s: float) -> None:
+        """Wait until every stage has consumed everything upstream (quiet for a moment)."""
+        deadline = time.monotonic() + deadline_s
+        quiet_since = None
+        while time.monotonic() < deadline:
+            busy = any(sum(r._subscriber.lag().values()) for r in runners if r._subscriber is not None)
+            if busy:
+                quiet_since = None
+            elif quiet_since is None:
+                quiet_since = time.monotonic()
+            elif time.monotonic() - quiet_since > 1.0:
+                return
+            time.sleep(0.1)
+        log.warning("run: stages still had work when the drain time ran out")
+
+    def _alerts(self, staging: Path, aggregator) -> list[dict]:
+        path = staging / "alerts.jsonl"
+        if path.exists():
+            return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+        return [a.to_json() for a in aggregator.alerts_emitted]
+
+    def _annotate(self, staging: Path, recorder: Recorder, alerts: list[dict]) -> dict[str, str]:
+        videos = {}
+        for camera in self.cameras:
+            source = Path(camera.source)
+            if not source.is_file() or camera.id not in recorder.first_frame:
+                continue
+            import cv2
+
+            fps = cv2.VideoCapture(str(source)).get(cv2.CAP_PROP_FPS) or 25.0
+            seq, ts = recorder.first_frame[camera.id]
+            target = staging / f"{camera.id}.annotated.mp4"
+            annotate_file(source, target, recorder.marks.get(camera.id, {}), recorder.frame_sizes[camera.id][0],
+                          ts - seq / fps, alerts, self.options.blur_faces)
+            videos[camera.id] = target.name
+        return videos
+
+
+def _stage_seconds(names: list[str]) -> dict[str, tuple[float, float]]:
+    return {n: (REGISTRY.get_sample_value("vidsentry_stage_seconds_sum", {"stage": n}) or 0.0,
+                REGISTRY.get_sample_value("vidsentry_stage_seconds_count", {"stage": n}) or 0.0) for n in names}
+
+
+def _timings(runners: list[StageRunner], before: dict[str, tuple[float, float]]) -> dict[str, dict]:
+    after = _stage_seconds([r.stage.name for r in runners])
+    timings = {}
+    for runner in runners:
+        name = runner.stage.name
+        seconds = after[name][0] - before[name][0]
+        batches = int(after[name][1] - before[name][1])
+        messages = runner.records_done
+        timings[name] = {"batches": batches, "seconds": seconds, "ms_per_batch": 1000 * seconds / batches if batches else 0.0,
+                         "messages": messages, "ms_per_message": 1000 * seconds / messages if messages else 0.0}
+    return timings
