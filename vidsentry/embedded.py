@@ -127,12 +127,14 @@ class EmbeddedRun:
             thread.start()
         producer_thread = threading.Thread(target=producer.run, name="producer", daemon=True)
         producer_thread.start()
-        interrupted = False
+        restore = _stop_on_ctrl_c(self.stop_event)
         try:
             self._watch(producer, producer_thread, runners + [recorder_runner], recorder, aggregator)
-        except KeyboardInterrupt:
-            interrupted = True
-        interrupted = interrupted or self.stop_event.is_set()
+        finally:
+            restore()
+        interrupted = self.stop_event.is_set()
+        if interrupted:
+            log.warning("run: stopping early; finishing what is in flight and writing the outputs")
         producer.stop_event.set()
         producer_thread.join(timeout=30)
         self._drain(runners + [recorder_runner], deadline_s=5 if interrupted else 120)
@@ -244,6 +246,23 @@ class EmbeddedRun:
                           ts - seq / fps, alerts, self.options.blur_faces)
             videos[camera.id] = target.name
         return videos
+
+
+def _stop_on_ctrl_c(stop: threading.Event) -> Callable[[], None]:
+    """Ctrl-C (and SIGTERM) ask the run to stop cleanly; returns a function restoring the old handlers."""
+    import signal
+
+    if threading.current_thread() is not threading.main_thread():
+        return lambda: None
+    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    for sig in previous:
+        signal.signal(sig, lambda *_: stop.set())
+
+    def restore() -> None:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+    return restore
 
 
 def _stage_seconds(names: list[str]) -> dict[str, tuple[float, float]]:
