@@ -23,6 +23,7 @@ from aggregator.rules import RuleSet
 from aggregator.state import PersonState, StateStore
 from aggregator.zones import zones_containing
 from vidsentry.config.cameras import Zone
+from vidsentry.smoothing import ema_update
 from schemas import EMOTION_LABELS, ActionsMsg, EmotionsMsg, EventMsg, Face, FacesMsg, Message, PersonAction
 
 log = logging.getLogger(__name__)
@@ -128,10 +129,8 @@ class AggregatorStage:
             probs = np.asarray(reading.probs, float)
             if order is not None:
                 probs = probs[order]
-            if person.emotion_probs is None:
-                smoothed = probs
-            else:
-                smoothed = self.config.emotion_alpha * probs + (1 - self.config.emotion_alpha) * np.asarray(person.emotion_probs)
+            previous = np.asarray(person.emotion_probs) if person.emotion_probs is not None else None
+            smoothed = ema_update(previous, probs, self.config.emotion_alpha)
             person.emotion_probs = [round(float(p), 4) for p in smoothed]
             person.emotion = EMOTION_LABELS[int(np.argmax(smoothed))]
             self._changed[person.person_id] = person

@@ -21,7 +21,9 @@ samples_app = typer.Typer(help="Real sample media (video, photos) from PyPI pack
 config_app = typer.Typer(help="Show, check and document the configuration.", no_args_is_help=True)
 dev_app = typer.Typer(help="Local Apache Kafka and Redis on loopback for development and tests.", no_args_is_help=True)
 topics_app = typer.Typer(help="Kafka topics.", no_args_is_help=True)
-for sub, name in [(worker_app, "worker"), (models_app, "models"), (samples_app, "samples"), (config_app, "config"),
+train_app = typer.Typer(help="Train or fine-tune a model on labelled data.", no_args_is_help=True)
+evaluate_app = typer.Typer(help="Measure a model on labelled data it was not tuned on.", no_args_is_help=True)
+for sub, name in [(train_app, "train"), (evaluate_app, "evaluate"), (worker_app, "worker"), (models_app, "models"), (samples_app, "samples"), (config_app, "config"),
                   (dev_app, "dev"), (topics_app, "topics")]:
     app.add_typer(sub, name=name)
 
@@ -123,7 +125,9 @@ def worker_face() -> None:
 @worker_app.command("emotion")
 def worker_emotion() -> None:
     """Consume `faces`; classify 7 emotions per face track in batches; publish `emotions`."""
-    _not_built("emotion worker", 6)
+    from workers.emotion.worker import serve
+
+    serve(state.config())
 
 
 @worker_app.command("action")
@@ -347,8 +351,11 @@ def dev_down(state_dir: Annotated[Path, typer.Option("--dir", help="The folder g
 
 def _add_stage_commands() -> None:
     from aggregator.commands import alerts_app, persons
+    from workers.emotion.commands import evaluate_emotion, train_emotion
     from workers.face.commands import gallery_app
 
+    train_app.command("emotion")(train_emotion)
+    evaluate_app.command("emotion")(evaluate_emotion)
     app.add_typer(gallery_app, name="gallery")
     app.add_typer(alerts_app, name="alerts")
     app.command(name="persons")(persons)

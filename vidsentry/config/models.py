@@ -6,14 +6,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from vidsentry.config.aggregator import AggregatorConfig
+from vidsentry.config.emotion import EmotionConfig
 from vidsentry.config.face import FaceConfig
-
-
-class Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+from vidsentry.config.section import Section
 
 
 class KafkaConfig(Section):
@@ -71,4 +69,5 @@ class Config(Section):
     metrics: MetricsConfig = Field(default_factory=MetricsConfig)
     models: ModelsConfig = Field(default_factory=ModelsConfig)
     face: FaceConfig = Field(default_factory=FaceConfig)
+    emotion: EmotionConfig = Field(default_factory=EmotionConfig)
     aggregator: AggregatorConfig = Field(default_factory=AggregatorConfig)

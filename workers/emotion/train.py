@@ -1,0 +1,197 @@
+"""Train or fine-tune an emotion model; saves the model, its label map json and the training history.
+
+``base="bundled"`` fine-tunes the bundled mini-Xception (64x64 gray): with the 7 FER2013 labels
+its classifier is kept, with other labels it gets a new one. ``base="scratch"`` trains a fresh
+mini-Xception at ``input_size``. Augmentation (flip, small rotation/zoom/shift, contrast) runs
+in the input pipeline, so the saved model is the bare network the worker loads.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+
+from schemas import EMOTION_LABELS
+from workers.emotion.architecture import from_bundled, mini_xception
+from workers.emotion.dataset import Dataset, available_splits, folder_labels, load_split
+from workers.emotion.errors import DatasetError, TrainingOptionsError
+from workers.emotion.labelmap import LabelMap, write_label_map
+from workers.emotion.model import InputSpec
+
+log = logging.getLogger(__name__)
+
+MODEL_FILE = "emotion_model.keras"
+TFLITE_FILE = "emotion_model.tflite"
+HISTORY_FILE = "history.json"
+SCALING = "minus_one_to_one"
+
+
+@dataclass
+class TrainOptions:
+    out_dir: Path = Path("emotion-model")
+    base: Literal["bundled", "scratch"] = "bundled"
+    input_size: int = 64
+    channels: int = 1
+    epochs: int = 30
+    batch_size: int = 64
+    learning_rate: float | None = None
+    """None: 1e-3 from scratch, 1e-4 when fine-tuning."""
+    patience: int = 5
+    val_fraction: float = 0.1
+    augment: bool = True
+    balance_classes: bool = False
+    export_tflite: bool = False
+    seed: int = 0
+    cache_root: Path = Path("~/.cache/vidsentry")
+    verbose: int = 1
+    """Keras progress: 1 a progress bar per epoch, 2 one line per epoch, 0 silent."""
+
+
+@dataclass
+class TrainResult:
+    model_path: Path
+    label_map_path: Path
+    labels: tuple[str, ...]
+    epochs_run: int
+    best_val_loss: float
+    best_val_accuracy: float
+    history: dict[str, list[float]] = field(repr=False)
+    tflite_path: Path | None = None
+
+
+def train(data: Path, options: TrainOptions) -> TrainResult:
+    import keras
+
+    keras.utils.set_random_seed(options.seed)
+    spec = _input_spec(options)
+    labels = _dataset_labels(Path(data))
+    training, validation = _train_and_val(Path(data), spec, labels, options)
+    log.info("training on %d images, validating on %d; classes: %s", len(training), len(validation), ", ".join(labels))
+
+    model = _network(options, spec, labels)
+    rate = options.learning_rate or (1e-4 if options.base == "bundled" else 1e-3)
+    model.compile(optimizer=keras.optimizers.Adam(rate), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    callbacks = [
+        keras.callbacks.EarlyStopping(monitor="val_loss", patience=options.patience, restore_best_weights=True),
+        keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.5, patience=max(1, options.patience // 2)),
+    ]
+    fit = model.fit(_pipeline(training, spec, options, shuffle=True), validation_data=_pipeline(validation, spec, options),
+                    epochs=options.epochs, callbacks=callbacks, verbose=options.verbose, shuffle=False,
+                    class_weight=_class_weights(training) if options.balance_classes else None)
+    history = {k: [float(v) for v in values] for k, values in fit.history.items()}
+    return _save(model, labels, history, options)
+
+
+def _input_spec(options: TrainOptions) -> InputSpec:
+    if options.base == "bundled" and (options.input_size, options.channels) != (64, 1):
+        raise TrainingOptionsError("the bundled model takes 64x64 gray faces; train from scratch for another "
+                                   f"input size or RGB (asked for {options.input_size} px, {options.channels} channel(s))")
+    if not 16 <= options.input_size <= 512:
+        raise TrainingOptionsError(f"input size must be 16..512 px, got {options.input_size}")
+    if not 0 < options.val_fraction < 1:
+        raise TrainingOptionsError(f"the validation fraction must be between 0 and 1, got {options.val_fraction}")
+    return InputSpec(options.input_size, options.input_size, options.channels, SCALING)
+
+
+def _dataset_labels(data: Path) -> tuple[str, ...]:
+    return EMOTION_LABELS if data.is_file() else folder_labels(data)
+
+
+def _train_and_val(data: Path, spec: InputSpec, labels: tuple[str, ...], options: TrainOptions) -> tuple[Dataset, Dataset]:
+    """The train and val splits; without a val split, a stratified ``val_fraction`` of train is held out."""
+    splits = available_splits(data)
+    source = "train" if "train" in splits else "all"
+    training = load_split(data, source, spec, labels)
+    if "val" in splits:
+        return training, load_split(data, "val", spec, labels)
+    from sklearn.model_selection import train_test_split
+
+    try:
+        train_idx, val_idx = train_test_split(np.arange(len(training)), test_size=options.val_fraction,
+                                              stratify=training.targets, random_state=options.seed)
+    except ValueError as exc:
+        raise DatasetError(data, f"cannot hold out {options.val_fraction:.0%} for validation: {exc}") from None
+
+    def subset(idx: np.ndarray, name: str) -> Dataset:
+        return Dataset(training.images[idx], training.targets[idx], labels, f"{training.source}[{name}]")
+
+    return subset(train_idx, "train"), subset(val_idx, "val")
+
+
+def _network(options: TrainOptions, spec: InputSpec, labels: tuple[str, ...]) -> Any:
+    if options.base == "scratch":
+        return mini_xception(spec.height, spec.width, spec.channels, len(labels))
+    import keras
+
+    from vidsentry.models import require_model
+
+    bundled = keras.models.load_model(require_model(options.cache_root, "emotion-keras"), compile=False)
+    return from_bundled(bundled, len(labels), keep_classifier=labels == EMOTION_LABELS)
+
+
+def _pipeline(dataset: Dataset, spec: InputSpec, options: TrainOptions, shuffle: bool = False) -> Any:
+    import keras
+    import tensorflow as tf
+    from keras import layers
+
+    ds = tf.data.Dataset.from_tensor_slices((dataset.images, dataset.targets))
+    if shuffle:
+        ds = ds.shuffle(len(dataset), seed=options.seed, reshuffle_each_iteration=True)
+    ds = ds.batch(options.batch_size)
+    augment = None
+    if shuffle and options.augment:
+        augment = keras.Sequential([
+            layers.RandomFlip("horizontal", seed=options.seed),
+            layers.RandomRotation(0.05, fill_mode="nearest", seed=options.seed),
+            layers.RandomZoom(0.1, fill_mode="nearest", seed=options.seed),
+            layers.RandomTranslation(0.08, 0.08, fill_mode="nearest", seed=options.seed),
+            layers.RandomContrast(0.2, seed=options.seed),
+        ])
+
+    def prepare(images: Any, targets: Any) -> tuple[Any, Any]:
+        pixels = tf.cast(images, tf.float32)
+        if augment is not None:
+            pixels = tf.clip_by_value(augment(pixels, training=True), 0.0, 255.0)
+        return (pixels / 255.0 - 0.5) * 2.0, targets
+
+    return ds.map(prepare, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
+
+
+def _class_weights(dataset: Dataset) -> dict[int, float]:
+    """Inverse-frequency weights (FER2013 has ~16x fewer 'disgust' faces than 'happy' ones)."""
+    from sklearn.utils.class_weight import compute_class_weight
+
+    present = np.unique(dataset.targets)
+    weights = compute_class_weight("balanced", classes=present, y=dataset.targets)
+    return {int(c): float(w) for c, w in zip(present, weights)}
+
+
+def _save(model: Any, labels: tuple[str, ...], history: dict[str, list[float]], options: TrainOptions) -> TrainResult:
+    out = Path(options.out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    model_path = out / MODEL_FILE
+    model.save(model_path)
+    label_map = LabelMap(labels, SCALING)
+    label_map_path = write_label_map(model_path, label_map)
+    tflite_path = None
+    if options.export_tflite:
+        import tensorflow as tf
+
+        tflite_path = out / TFLITE_FILE
+        tflite_path.write_bytes(tf.lite.TFLiteConverter.from_keras_model(model).convert())
+        write_label_map(tflite_path, label_map)
+    val_loss = history.get("val_loss", [float("nan")])
+    best = int(np.nanargmin(val_loss)) if np.isfinite(val_loss).any() else len(val_loss) - 1
+    result = TrainResult(model_path, label_map_path, labels, len(val_loss), float(val_loss[best]),
+                         float(history.get("val_accuracy", [float("nan")] * len(val_loss))[best]), history, tflite_path)
+    (out / HISTORY_FILE).write_text(json.dumps({**asdict(result), "model_path": str(model_path),
+                                                "label_map_path": str(label_map_path),
+                                                "tflite_path": str(tflite_path) if tflite_path else None,
+                                                "options": {k: str(v) if isinstance(v, Path) else v
+                                                            for k, v in asdict(options).items()}}, indent=2) + "\n")
+    return result
