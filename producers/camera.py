@@ -64,6 +64,9 @@ class CameraReader(threading.Thread):
         self.status = CameraStatus()
         self.sampler = FpsSampler(camera.fps, live=self.source.live)
         self._seq_base = int(time.time() * 1000)
+        self._file_t0: float | None = None
+        """Files are stamped on their own clock (start of reading + media position), so rule
+        durations mean the same in batch analysis as in real time; seq is the frame index."""
         self._live_seq = 0
         self._unreadable = 0
         self._attempt = 0
@@ -139,11 +142,13 @@ class CameraReader(threading.Thread):
         jpeg = encode_jpeg(image, self.camera.jpeg_quality)
         ENCODE_SECONDS.labels(self.camera.id).observe(time.perf_counter() - started)
         if self.source.live:
-            seq = self._seq_base + self._live_seq
+            seq, ts = self._seq_base + self._live_seq, time.time()
             self._live_seq += 1
         else:
-            seq = capture.index
-        return FrameMsg(self.camera.id, seq, time.time(), image.shape[1], image.shape[0], jpeg)
+            if self._file_t0 is None:
+                self._file_t0 = time.time() - capture.ts
+            seq, ts = capture.index, self._file_t0 + capture.ts
+        return FrameMsg(self.camera.id, seq, ts, image.shape[1], image.shape[0], jpeg)
 
     def _count_rate(self) -> None:
         now = time.monotonic()

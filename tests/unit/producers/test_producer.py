@@ -159,3 +159,10 @@ def test_the_example_cameras_file_is_valid():
     setup = load_cameras(Path(__file__).resolve().parents[3] / "deploy" / "cameras.example.yaml")
     assert [c.id for c in setup.cameras] == ["entrance", "lobby-mjpeg", "desk-webcam", "recorded", "snapshots"]
     assert setup.cameras[0].zones[0].name == "door"
+
+
+def test_file_frames_are_stamped_on_the_media_clock(samples):
+    _, records = run_producer([CameraConfig(id="car", source=str(samples["carphone"]), fps=10)])
+    frames = frames_of(records, "car")
+    spans = [b.ts_capture - a.ts_capture for a, b in zip(frames, frames[1:])]
+    assert all(abs(span - 0.1) < 0.002 for span in spans), "read fast, but stamped 0.1 s apart like the source"
