@@ -81,8 +81,9 @@ def write_report(path: Path, recorder: Recorder, alerts: list[dict], timings: di
     if not plotted:
         parts.append("<p>No face was seen long enough to plot.</p>")
     parts.append("<h2>Actions</h2>")
-    if recorder.action_history:
-        parts.append(f'<img alt="action timeline" src="{action_plot(recorder.action_history, t0, t_end)}">')
+    histories = {person: spans for person, spans in recorder.action_history.items() if spans}
+    if histories:
+        parts.append(f'<img alt="action timeline" src="{action_plot(histories, t0, t_end)}">')
     else:
         parts.append("<p>No body was tracked.</p>")
     parts.append(f"<h2>Alerts ({len(alerts)})</h2>")

@@ -97,7 +97,7 @@ class Recorder:
             tracks = state.get("face_tracks", []) + state.get("body_tracks", [])
             new = next((owner[(state["camera"], t)] for t in tracks if (state["camera"], t) in owner), None)
             history = self.action_history.pop(old, [])
-            if new is not None:
+            if new is not None and history:
                 self.action_history[new] = sorted(self.action_history.get(new, []) + history)
         for (camera, track), pid in owner.items():
             self.track_person[(camera, track)] = pid
