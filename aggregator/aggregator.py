@@ -15,16 +15,16 @@ import time
 import numpy as np
 
 from aggregator.alerts import AlertSink
-from vidsentry.config.aggregator import AggregatorConfig
 from aggregator.fusion import Fusion, FusionSettings, body_person_id, face_person_id, in_head_region
 from aggregator.incidents import Alert, CameraView, IncidentTracker
 from aggregator.metrics import ALERT_LATENCY, ALERTS, DUPLICATES, FUSED_UPDATES, LINKS, PERSONS_ACTIVE
 from aggregator.rules import RuleSet
 from aggregator.state import PersonState, StateStore
 from aggregator.zones import zones_containing
+from schemas import EMOTION_LABELS, ActionsMsg, EmotionsMsg, EventMsg, Face, FacesMsg, Message, PersonAction
+from vidsentry.config.aggregator import AggregatorConfig
 from vidsentry.config.cameras import Zone
 from vidsentry.smoothing import ema_update
-from schemas import EMOTION_LABELS, ActionsMsg, EmotionsMsg, EventMsg, Face, FacesMsg, Message, PersonAction
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +45,8 @@ class AggregatorStage:
         self.snapshots: dict[str, tuple[float, bytes]] = {}
         self.last_event: dict[str, tuple[float, tuple]] = {}
         self.alerts_emitted: list[Alert] = []
+        self._early_emotions: dict[tuple[str, str], list[tuple[float, np.ndarray]]] = {}
+        """Emotion readings that arrived before their face track (different topics, any order)."""
         if self.persons or self.tracker.incidents:
             log.info("aggregator: restored %d persons and %d incidents", len(self.persons), len(self.tracker.incidents))
 
@@ -99,6 +101,8 @@ class AggregatorStage:
                 if best is None or quality >= best[0] * 0.8:
                     self.snapshots[person.person_id] = (quality, face.crop)
             self._changed[person.person_id] = person
+            for _, probs in sorted(self._early_emotions.pop((msg.camera, face.track_id), []), key=lambda r: r[0]):
+                self._apply_emotion(person, probs)
         for link in self.fusion.add_faces(msg.camera, msg.seq, msg.ts_capture, msg.faces):
             self._link(msg.camera, link.face_track, link.body_track)
 
@@ -122,18 +126,28 @@ class AggregatorStage:
         for reading in msg.faces:
             if reading.quality is not None and reading.quality.size_px < self.config.min_emotion_face_px:
                 continue
-            person_id = tracks.face_person.get(reading.track_id) or reading.person_id
-            person = self.persons.get(person_id) if person_id else None
-            if person is None:
-                continue
             probs = np.asarray(reading.probs, float)
             if order is not None:
                 probs = probs[order]
-            previous = np.asarray(person.emotion_probs) if person.emotion_probs is not None else None
-            smoothed = ema_update(previous, probs, self.config.emotion_alpha)
-            person.emotion_probs = [round(float(p), 4) for p in smoothed]
-            person.emotion = EMOTION_LABELS[int(np.argmax(smoothed))]
-            self._changed[person.person_id] = person
+            person_id = tracks.face_person.get(reading.track_id) or reading.person_id
+            if person_id is None or person_id not in self.persons:
+                self._early_emotions.setdefault((msg.camera, reading.track_id), []).append((msg.ts_capture, probs))
+                continue
+            self._apply_emotion(self.persons[person_id], probs)
+        self._forget_early_emotions(msg.ts_capture)
+
+    def _apply_emotion(self, person: PersonState, probs: np.ndarray) -> None:
+        previous = np.asarray(person.emotion_probs) if person.emotion_probs is not None else None
+        smoothed = ema_update(previous, probs, self.config.emotion_alpha)
+        person.emotion_probs = [round(float(p), 4) for p in smoothed]
+        person.emotion = EMOTION_LABELS[int(np.argmax(smoothed))]
+        self._changed[person.person_id] = person
+
+    def _forget_early_emotions(self, ts: float) -> None:
+        """Readings whose face never showed up within the fusion window are dropped (bounded memory)."""
+        horizon = ts - self.config.fusion_window_s
+        for key in [k for k, readings in self._early_emotions.items() if readings[-1][0] < horizon]:
+            del self._early_emotions[key]
 
     def _face_person(self, camera: str, face: Face, ts: float) -> PersonState:
         tracks = self.fusion.cameras[camera]

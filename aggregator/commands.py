@@ -23,7 +23,7 @@ def _redis(ctx: typer.Context) -> tuple[redis.Redis, str]:
 
 
 def _clock(ts: float) -> str:
-    return dt.datetime.fromtimestamp(ts, dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+    return dt.datetime.fromtimestamp(ts, dt.UTC).strftime("%Y-%m-%d %H:%M:%S")
 
 
 def persons(

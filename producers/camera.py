@@ -12,12 +12,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from producers.buffer import FrameBuffer
-from vidsentry.config.cameras import CameraConfig, ProducerSettings
 from producers.encoder import encode_jpeg, shrink
 from producers.metrics import CAMERA_FPS, CAMERA_UP, DOWN_SECONDS, ENCODE_SECONDS, FRAMES, RECONNECTS
 from producers.sampler import FpsSampler
 from producers.sources import FrameSource, SourceError, open_source
 from schemas import FrameMsg
+from vidsentry.config.cameras import CameraConfig, ProducerSettings
 
 log = logging.getLogger(__name__)
 

@@ -13,12 +13,12 @@ import time
 
 from producers.buffer import FrameBuffer
 from producers.camera import CameraReader, CameraState, SourceFactory, default_source
-from vidsentry.config.cameras import CameraConfig, ProducerSettings
 from producers.metrics import FRAMES
 from producers.sources import STREAM_SCHEMES
 from schemas import encode
 from schemas.topics import FRAMES as FRAMES_TOPIC
 from vidsentry.bus import Bus, BusError, PublishTimeout
+from vidsentry.config.cameras import CameraConfig, ProducerSettings
 
 log = logging.getLogger(__name__)
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import logging
 
-from vidsentry.config.cameras import CamerasFile
 from producers.producer import Producer
 from schemas import ALL_TOPICS
 from vidsentry.bus import make_bus
 from vidsentry.config import Config
+from vidsentry.config.cameras import CamerasFile
 from vidsentry.metrics import UP, MetricsServer
 from vidsentry.runtime import stop_on_signals
 

@@ -3,8 +3,20 @@
 from schemas.codec import decode, encode
 from schemas.errors import SchemaError, UnknownVersionError
 from schemas.messages import (
-    ACTION_LABELS, EMOTION_LABELS, ActionsMsg, DeadLetterMsg, EmotionsMsg, EventMsg, Face, FaceEmotion,
-    FaceQuality, FacesMsg, FrameMsg, Identity, Message, PersonAction,
+    ACTION_LABELS,
+    EMOTION_LABELS,
+    ActionsMsg,
+    DeadLetterMsg,
+    EmotionsMsg,
+    EventMsg,
+    Face,
+    FaceEmotion,
+    FaceQuality,
+    FacesMsg,
+    FrameMsg,
+    Identity,
+    Message,
+    PersonAction,
 )
 from schemas.topics import ALL_TOPICS, TOPIC_OF_KIND
 

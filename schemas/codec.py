@@ -18,9 +18,10 @@ import json
 import struct
 import types
 import typing
+from collections.abc import Callable
 from functools import cache
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import fastjsonschema
 

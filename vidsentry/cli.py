@@ -87,9 +87,9 @@ def producer(
     """
     from pydantic import ValidationError
 
-    from vidsentry.config.cameras import CameraConfig, CamerasFile, load_cameras
     from producers.role import serve_producer
     from vidsentry.bus import BusError
+    from vidsentry.config.cameras import CameraConfig, CamerasFile, load_cameras
 
     if (cameras is None) == (source is None):
         fail("give either --cameras FILE or --source SOURCE --camera-id ID")
@@ -214,7 +214,7 @@ def _run_embedded(sources, out, gallery, rules, redis_url, realtime, fps, max_si
     typer.echo(f"{result.frames} frames in {result.wall_s:.1f} s ({result.frames / max(result.wall_s, 1e-9):.1f} fps), "
                f"{result.persons} people, {result.alerts} alert records" + (" — stopped early" if result.interrupted else ""))
     typer.echo(f"report: {result.out / 'report.html'}")
-    for camera, reason in result.failures.items():
+    for _camera, reason in result.failures.items():
         typer.secho(f"warning: {reason}", err=True, fg=typer.colors.YELLOW)
     if result.failures:
         raise typer.Exit(1)

@@ -21,7 +21,7 @@ from prometheus_client import REGISTRY
 
 from aggregator.role import build_aggregator
 from producers.producer import Producer
-from schemas import ALL_TOPICS, ActionsMsg, EmotionsMsg, FacesMsg, FrameMsg
+from schemas import ALL_TOPICS, FacesMsg, FrameMsg
 from schemas.topics import ACTIONS, DEADLETTER, EMOTIONS, EVENTS, FACES, FRAMES
 from vidsentry.bus.memory import InMemoryBus
 from vidsentry.config import Config

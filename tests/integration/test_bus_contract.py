@@ -124,7 +124,7 @@ def test_lag_counts_records_not_yet_consumed(make_bus, topic):
     bus.create_topics([topic], partitions=1)
     pub = bus.publisher()
     sub = bus.subscriber("g-lag", [topic])
-    for i in range(10):
+    for _i in range(10):
         pub.publish(topic, "cam", b"x")
     pub.flush(30)
     got = []

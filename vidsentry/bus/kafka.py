@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.admin import NewTopic
 from kafka.consumer.subscription_state import ConsumerRebalanceListener
-from kafka.errors import CommitFailedError, KafkaError, KafkaConnectionError, KafkaTimeoutError, TopicAlreadyExistsError
+from kafka.errors import CommitFailedError, KafkaConnectionError, KafkaError, KafkaTimeoutError, TopicAlreadyExistsError
 from kafka.structs import OffsetAndMetadata
 
 from vidsentry.bus.base import BusError, CommitFailed, PublishTimeout, Record, RevokeCallback

@@ -1,6 +1,13 @@
 from vidsentry.config.loader import ConfigError, load_config
 from vidsentry.config.models import (
-    BusConfig, Config, KafkaConfig, MemoryBusConfig, MetricsConfig, ModelsConfig, RedisConfig, RuntimeConfig,
+    BusConfig,
+    Config,
+    KafkaConfig,
+    MemoryBusConfig,
+    MetricsConfig,
+    ModelsConfig,
+    RedisConfig,
+    RuntimeConfig,
 )
 
 __all__ = [

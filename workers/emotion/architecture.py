@@ -71,7 +71,7 @@ def from_bundled(bundled: Any, classes: int, keep_classifier: bool) -> Any:
             continue
         if layer.name == CLASSIFIER:
             if keep_classifier:
-                layer.set_weights([l for l in bundled.layers if isinstance(l, keras.layers.Conv2D)][-1].get_weights())
+                layer.set_weights([c for c in bundled.layers if isinstance(c, keras.layers.Conv2D)][-1].get_weights())
             continue
         layer.set_weights(bundled.get_layer(layer.name).get_weights())
     return model

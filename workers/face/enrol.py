@@ -13,9 +13,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from workers.face.align import aligned_crop
 from vidsentry.config.face import FaceConfig
 from vidsentry.config.models import ModelsConfig
+from workers.face.align import aligned_crop
 from workers.face.detector import FaceDetector
 from workers.face.embedder import EMBEDDING_DIM, FaceEmbedder
 from workers.face.errors import EnrolmentError, NoFaceError, PoorFaceError, SeveralFacesError

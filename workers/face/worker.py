@@ -19,9 +19,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from schemas import Face, FaceQuality, FacesMsg, FrameMsg, Identity
+from vidsentry.config.face import FaceConfig
 from vidsentry.config.models import Config, ModelsConfig
 from workers.face.align import aligned_crop, encode_crop
-from vidsentry.config.face import FaceConfig
 from workers.face.decode import decode_frame
 from workers.face.detector import FaceBoxes, FaceDetector, make_detector
 from workers.face.embedder import FaceEmbedder, load_embedder
@@ -29,8 +29,14 @@ from workers.face.errors import GalleryError
 from workers.face.gallery import Gallery
 from workers.face.identity import GalleryIndex, TrackIdentity
 from workers.face.metrics import (
-    DETECTION_SECONDS, EMBEDDING_SECONDS, EMBEDDINGS, EMBEDDINGS_DEFERRED, FACES_DETECTED, IDENTITY_MATCHES,
-    IDENTITY_UNKNOWNS, TRACKS_ACTIVE,
+    DETECTION_SECONDS,
+    EMBEDDING_SECONDS,
+    EMBEDDINGS,
+    EMBEDDINGS_DEFERRED,
+    FACES_DETECTED,
+    IDENTITY_MATCHES,
+    IDENTITY_UNKNOWNS,
+    TRACKS_ACTIVE,
 )
 from workers.face.quality import SampleQuality, assess
 from workers.face.tracker import FaceTracker, Track

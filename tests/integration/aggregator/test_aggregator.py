@@ -10,10 +10,10 @@ import redis
 
 from aggregator.aggregator import AggregatorStage
 from aggregator.alerts import RedisAlertSink
-from vidsentry.config.aggregator import AggregatorConfig
 from aggregator.redis_store import RedisStore
 from aggregator.rules import RuleSet, load_rules
 from tests.scenario import T0, Scene, body, emotion, face
+from vidsentry.config.aggregator import AggregatorConfig
 from vidsentry.config.cameras import Zone
 
 pytestmark = pytest.mark.integration
@@ -74,6 +74,16 @@ def test_faces_and_bodies_arriving_out_of_order_still_fuse(client, prefix):
     feed(stage, reordered, batch=3)
     assert set(stage.persons) == {"p-ann"}
     assert stage.persons["p-ann"].action == "sitting" and stage.persons["p-ann"].name == "Ann"
+
+
+def test_emotions_arriving_before_their_faces_are_kept(client, prefix):
+    stage = make(client, prefix)
+    scene = Scene()
+    scene.run(1, faces=[face("f3")], bodies=None, emotions=[emotion("f3", "sad", 0.9)])
+    emotions_first = [m for m in scene.messages if m.KIND == "emotions"] + [m for m in scene.messages if m.KIND == "faces"]
+    feed(stage, emotions_first, batch=2)
+    assert stage.persons["anon-f3"].emotion == "sad"
+    assert stage._early_emotions == {}
 
 
 def test_a_person_back_after_a_short_gap_keeps_their_id(client, prefix):

@@ -10,13 +10,13 @@ import numpy as np
 import pytest
 from prometheus_client import REGISTRY
 
-from vidsentry.config.cameras import CameraConfig, ProducerSettings
 from producers.producer import Producer
 from schemas import decode
 from schemas.topics import FRAMES
 from tests.helpers import wait_until
 from tests.mjpeg_server import MjpegCamera, frame_number
 from vidsentry.bus.memory import InMemoryBus
+from vidsentry.config.cameras import CameraConfig, ProducerSettings
 
 pytestmark = pytest.mark.integration
 

@@ -4,17 +4,16 @@ from __future__ import annotations
 
 import threading
 import time
-from collections import Counter
 
 import cv2
 import numpy as np
 import pytest
 
-from vidsentry.config.cameras import CameraConfig, ProducerSettings
 from producers.producer import Producer
 from schemas import FrameMsg, decode
 from schemas.topics import FRAMES
 from vidsentry.bus.memory import InMemoryBus
+from vidsentry.config.cameras import CameraConfig, ProducerSettings
 
 
 def run_producer(cameras, settings=None, max_backlog=10000):
@@ -142,8 +141,8 @@ def test_realtime_pacing_follows_the_source_clock(samples):
     ("cameras:\n  - id: a\n    sauce: x.mp4\n", "cameras.0.sauce"),
 ])
 def test_cameras_file_errors_name_the_key(tmp_path, yaml_text, message):
-    from vidsentry.config.cameras import load_cameras
     from vidsentry.config import ConfigError
+    from vidsentry.config.cameras import load_cameras
 
     path = tmp_path / "cameras.yaml"
     path.write_text(yaml_text)

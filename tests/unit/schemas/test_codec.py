@@ -6,8 +6,22 @@ import numpy as np
 import pytest
 
 from schemas import (
-    EMOTION_LABELS, ActionsMsg, DeadLetterMsg, EmotionsMsg, EventMsg, Face, FaceEmotion, FaceQuality, FacesMsg,
-    FrameMsg, Identity, PersonAction, SchemaError, UnknownVersionError, decode, encode,
+    EMOTION_LABELS,
+    ActionsMsg,
+    DeadLetterMsg,
+    EmotionsMsg,
+    EventMsg,
+    Face,
+    FaceEmotion,
+    FaceQuality,
+    FacesMsg,
+    FrameMsg,
+    Identity,
+    PersonAction,
+    SchemaError,
+    UnknownVersionError,
+    decode,
+    encode,
 )
 from schemas.codec import schema_path
 

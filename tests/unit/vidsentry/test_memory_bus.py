@@ -39,7 +39,7 @@ def test_polling_without_commit_does_not_free_space():
     sub = bus.subscriber("g", ["t"])
     pub = bus.publisher()
     pub.timeout_s = 0.1
-    for i in range(3):
+    for _i in range(3):
         pub.publish("t", None, b"x")
     assert len(sub.poll(10, 0.1)) == 3
     with pytest.raises(PublishTimeout):

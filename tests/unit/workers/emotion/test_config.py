@@ -9,8 +9,8 @@ import yaml
 from pydantic import Field, ValidationError
 
 from vidsentry.config import Config
-from vidsentry.config.example import example_yaml
 from vidsentry.config.emotion import EmotionConfig, model_format
+from vidsentry.config.example import example_yaml
 
 
 def test_defaults():

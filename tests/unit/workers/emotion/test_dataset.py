@@ -7,11 +7,10 @@ import numpy as np
 import pytest
 
 from schemas import EMOTION_LABELS
+from tests.unit.workers.emotion.conftest import write_pattern_csv, write_pattern_folders
 from workers.emotion.dataset import available_splits, folder_labels, load_split
 from workers.emotion.errors import DatasetError
 from workers.emotion.model import InputSpec
-
-from tests.unit.workers.emotion.conftest import write_pattern_csv, write_pattern_folders
 
 SPEC = InputSpec(32, 32, 1, "minus_one_to_one")
 

