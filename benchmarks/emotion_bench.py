@@ -167,7 +167,7 @@ def main() -> None:
         reference = models["keras `model(x)` (eager)"](crops)
         rows = []
         for name, predict in models.items():
-            per_call = {n: time_call(lambda: predict(batches[n]), args.budget) for n in BATCHES}
+            per_call = {n: time_call(lambda predict=predict, n=n: predict(batches[n]), args.budget) for n in BATCHES}
             probs = np.asarray(predict(crops), dtype=np.float64)
             agree = float((probs.argmax(1) == reference.argmax(1)).mean())
             rows.append((name, per_call, agree, float(np.abs(probs - reference).max())))

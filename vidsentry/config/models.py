@@ -8,6 +8,7 @@ from typing import Literal
 
 from pydantic import Field
 
+from vidsentry.config.action import ActionConfig
 from vidsentry.config.aggregator import AggregatorConfig
 from vidsentry.config.emotion import EmotionConfig
 from vidsentry.config.face import FaceConfig
@@ -21,7 +22,8 @@ class KafkaConfig(Section):
     partitions: int = Field(6, ge=1, le=1024, description="Partitions per topic when vidsentry creates topics; the most workers one pool can use.")
     replication_factor: int = Field(1, ge=1, le=16, description="Replicas per partition when vidsentry creates topics.")
     compression: Literal["none", "gzip", "snappy", "lz4", "zstd"] = Field(
-        "gzip", description="Producer compression. JPEG payloads gain nothing; JSON-heavy topics do.")
+        "none", description="Producer compression. Frames are JPEG and do not shrink; gzip made consuming 12x slower "
+                            "(benchmarks/bus.md). snappy/lz4/zstd need their Python package installed.")
     linger_ms: int = Field(5, ge=0, le=1000, description="How long the producer waits to fill a batch.")
     max_request_bytes: int = Field(4 * 1024 * 1024, ge=65536, description="Largest message the producer will send.")
     request_timeout_ms: int = Field(30000, ge=1000, description="Producer/consumer request timeout.")
@@ -70,4 +72,5 @@ class Config(Section):
     models: ModelsConfig = Field(default_factory=ModelsConfig)
     face: FaceConfig = Field(default_factory=FaceConfig)
     emotion: EmotionConfig = Field(default_factory=EmotionConfig)
+    action: ActionConfig = Field(default_factory=ActionConfig)
     aggregator: AggregatorConfig = Field(default_factory=AggregatorConfig)

@@ -1,0 +1,126 @@
+"""The action stage inside the real StageRunner on the in-memory bus, on real street frames:
+schema-valid ActionsMsgs out, an unreadable JPEG dead-lettered with its reason while the
+frames around it go through; per-camera state, retries and revoke; metric labels."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from prometheus_client import REGISTRY
+
+from schemas import ActionsMsg, DeadLetterMsg, FrameMsg, decode, encode
+from schemas.topics import ACTIONS, ALL_TOPICS, DEADLETTER, FRAMES
+from tests.conftest import CACHE_ROOT
+from tests.helpers import drain
+from tests.unit.workers.action.conftest import frame_messages, read_frames
+from vidsentry.bus.memory import InMemoryBus
+from vidsentry.config import RuntimeConfig
+from vidsentry.config.action import ActionConfig
+from vidsentry.runtime import StageRunner
+from workers.action.classifier import make_classifier
+from workers.action.errors import DecodeError
+from workers.action.worker import ActionStage, build_stage
+
+START = 290
+
+
+@pytest.fixture(scope="module")
+def frames(street_video) -> list[FrameMsg]:
+    return frame_messages(read_frames(street_video, START, 8), START)
+
+
+@pytest.fixture
+def bus():
+    bus = InMemoryBus(partitions=1, max_backlog=1000)
+    bus.create_topics(ALL_TOPICS)
+    yield bus
+    bus.close()
+
+
+def stage_with(movenet) -> ActionStage:
+    return ActionStage(ActionConfig(), movenet, make_classifier(ActionConfig()))
+
+
+def test_frames_become_schema_valid_actions_and_a_broken_jpeg_is_dead_lettered(bus, frames, movenet):
+    broken = FrameMsg("street", 999, frames[3].ts_capture + 0.05, 768, 576, b"\xff\xd8\xff\xe0 this is not a JPEG")
+    sent = frames[:4] + [broken] + frames[4:]
+    publisher = bus.publisher()
+    for frame in sent:
+        publisher.publish(FRAMES, frame.key, encode(frame))
+    publisher.flush(10)
+
+    letters = bus.subscriber("operators", [DEADLETTER])
+    sink = bus.subscriber("sink", [ACTIONS])
+    runner = StageRunner(stage_with(movenet), bus, [FRAMES], RuntimeConfig(batch_size=4, poll_timeout_s=0.1),
+                         expect=FrameMsg).start()
+    handled, deadline = 0, time.monotonic() + 60
+    while handled < len(sent) and time.monotonic() < deadline:
+        handled += runner.run_once()
+    runner.close()
+    assert handled == len(sent)
+
+    (dead,) = drain([letters], 1)
+    (letter,) = [decode(r.value) for r in dead]
+    assert isinstance(letter, DeadLetterMsg)
+    assert letter.error_type == "DecodeError" and letter.stage == "action"
+    assert "camera street frame 999" in letter.error and "not a decodable JPEG" in letter.error
+    assert decode(letter.original) == broken
+
+    (out,) = drain([sink], len(frames))
+    actions = sorted((decode(r.value) for r in out), key=lambda m: m.seq)
+    assert [m.seq for m in actions] == [f.seq for f in frames]
+    assert all(isinstance(m, ActionsMsg) and r.key == "street" for m, r in zip(actions, out))
+    assert all(decode(encode(m)) == m for m in actions)
+    assert sum(len(m.persons) for m in actions[2:]) >= 4 * len(actions[2:]), "about six people are in view"
+    assert actions[-1].id == f"street:{frames[-1].seq}:actions"
+
+
+def test_a_retried_frame_gets_the_same_answer_and_is_not_tracked_twice(frames, movenet):
+    stage = stage_with(movenet)
+    first = stage.process(frames[:3])
+    again = stage.process([frames[2]])
+    assert again[0] is first[2]
+    track_lengths = {t: len(w) for t, w in stage.cameras["street"].windows.items()}
+    assert max(track_lengths.values()) == 3
+
+
+def test_revoke_drops_every_cameras_tracks(frames, movenet):
+    stage = stage_with(movenet)
+    before = stage.process(frames[:3])[-1]
+    stage.revoke([("frames", 0)])
+    assert stage.cameras == {}
+    after = stage.process(frames[3:6])[-1]
+    old = {p.track_id.rsplit("/", 1)[0] for p in before.persons}
+    new = {p.track_id.rsplit("/", 1)[0] for p in after.persons}
+    assert old and new and not old & new, "a new owner's track ids never collide with the old ones"
+
+
+def test_an_undecodable_frame_raises_a_typed_error(movenet):
+    with pytest.raises(DecodeError, match="camera c frame 7: the frame carries no image bytes"):
+        stage_with(movenet).process([FrameMsg("c", 7, 1.0, 10, 10, b"")])
+
+
+def test_metrics_are_labelled_by_camera_and_model_never_by_track(frames, movenet):
+    stage_with(movenet).process(frames[:6])
+    names = {"vidsentry_action_persons_tracked", "vidsentry_action_pose_seconds", "vidsentry_actions",
+             "vidsentry_action_people_found"}
+    seen = set()
+    for metric in REGISTRY.collect():
+        if metric.name in names:
+            seen.add(metric.name)
+            for sample in metric.samples:
+                assert set(sample.labels) <= {"camera", "model", "action", "le"}, sample
+    assert seen == names
+    assert REGISTRY.get_sample_value("vidsentry_action_persons_tracked", {"camera": "street"}) >= 3
+    assert REGISTRY.get_sample_value("vidsentry_action_pose_seconds_count", {"model": "movenet-multipose"}) >= 6
+
+
+def test_build_stage_loads_the_configured_models(tmp_path):
+    stage = build_stage(ActionConfig.model_validate({"pose": {"input_long_side": 512}}), CACHE_ROOT)
+    assert stage.estimator.name == "movenet-multipose" and stage.estimator.input_long_side == 512
+    assert stage.classifier.name == "rules"
+    from workers.action.errors import ActionModelError
+
+    with pytest.raises(ActionModelError, match="label map"):
+        build_stage(ActionConfig(model_path=tmp_path / "nothing.keras"), CACHE_ROOT)

@@ -1,0 +1,143 @@
+"""The ``action`` section of the configuration: pose model, body tracks, windows, rules and
+the optional trained temporal model. Every threshold of the rules is here, in units that
+do not depend on image size: lengths in torso lengths (shoulder centre to hip centre),
+speeds in torso lengths per second, angles in degrees from vertical.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, field_validator, model_validator
+
+from vidsentry.config.section import Section
+
+BUILTIN_POSE_MODELS = ("movenet-multipose", "hog-blazepose")
+
+
+class PoseConfig(Section):
+    model: str = Field(
+        "movenet-multipose", title="Pose model",
+        description="movenet-multipose: MoveNet MultiPose Lightning, every person in one pass (chosen by measurement, "
+                    "benchmarks/action.md); hog-blazepose: OpenCV HOG people detector, then MediaPipe Pose on each "
+                    "person's crop (slower, fewer people found). Or 'module:callable', a factory (PoseConfig, "
+                    "cache_root) -> PoseEstimator for your own model.")
+    input_long_side: int = Field(
+        640, ge=128, le=2048, multiple_of=32, title="MoveNet input size",
+        description="Frames are shrunk so their long side is at most this many pixels before MoveNet. On the street "
+                    "benchmark (benchmarks/action.md) 640 and 768 both found 89% of the people (with tiles), 640 in "
+                    "~70% of the time; 512 found 85%.")
+    min_person_score: float = Field(0.2, ge=0.0, le=1.0, title="Smallest person score",
+                                    description="People the pose model scores below this are ignored.")
+    tile_when_full: bool = Field(
+        True, title="Tile crowded frames",
+        description="MoveNet returns at most 6 people per pass; when all 6 are found, look again on two overlapping "
+                    "halves of the frame and merge, so crowds of 7+ are not cut at 6.")
+    hog_upscale: float = Field(1.5, ge=1.0, le=4.0, title="HOG upscale",
+                               description="hog-blazepose only: the frame is enlarged by this factor before the HOG "
+                                           "detector, whose 64x128 window misses people shorter than ~128 px.")
+    hog_min_score: float = Field(0.5, ge=0.0, le=10.0, title="HOG score threshold",
+                                 description="hog-blazepose only: smallest HOG SVM score of a person box.")
+
+    @field_validator("model")
+    @classmethod
+    def _known_or_factory(cls, value: str) -> str:
+        if value not in BUILTIN_POSE_MODELS and ":" not in value:
+            raise ValueError(f"must be one of {', '.join(BUILTIN_POSE_MODELS)} or 'module:callable'")
+        return value
+
+
+class TrackerConfig(Section):
+    min_hits: int = Field(2, ge=1, le=30, title="Frames to confirm a track",
+                          description="A body track is reported only after this many consecutive detections.")
+    max_misses: int = Field(10, ge=0, le=300, title="Frames a track survives unseen",
+                            description="A confirmed track lives on this many frames without a detection "
+                                        "(occlusion, a missed detection) before it ends.")
+    min_iou: float = Field(0.2, ge=0.0, le=1.0, title="Smallest overlap to join",
+                           description="A person joins a track when their box overlaps the track's predicted box "
+                                       "at least this much...")
+    max_shift: float = Field(0.6, ge=0.0, le=5.0, title="Largest centre shift to join",
+                             description="...or when its centre moved at most this many box heights (fast motion, "
+                                         "low frame rates) and its height changed less than 1.5x.")
+
+
+class WindowConfig(Section):
+    seconds: float = Field(2.0, gt=0.2, le=30.0, title="Window length",
+                           description="Each track keeps its keypoints of this many recent seconds; actions are "
+                                       "judged on that window.")
+    min_frames: int = Field(5, ge=2, le=300, title="Frames before a label",
+                            description="A track is labelled 'unknown' until its window holds this many frames.")
+    min_keypoint_score: float = Field(0.25, ge=0.0, le=1.0, title="Keypoint score threshold",
+                                      description="Keypoints scored below this count as not seen.")
+
+
+class RulesConfig(Section):
+    """Thresholds of the rule classifier, the default that needs no training."""
+
+    walk_speed: float = Field(0.8, gt=0, le=50, title="Walking speed",
+                              description="Hip speed (torso lengths/s) above which a person walks.")
+    walk_leg_motion: float = Field(1.2, gt=0, le=50, title="Walking leg motion",
+                                   description="Ankle speed relative to the hips (torso lengths/s) above which a "
+                                               "person walks even with little travel (towards the camera, in place).")
+    run_speed: float = Field(5.5, gt=0, le=100, title="Running speed",
+                             description="Hip speed (torso lengths/s) above which a person runs (walking is ~2-3).")
+    run_leg_motion: float = Field(7.0, gt=0, le=100, title="Running leg motion",
+                                  description="Ankle speed relative to the hips above which a moving person runs.")
+    lying_angle: float = Field(60.0, ge=10, le=90, title="Lying torso angle",
+                               description="Torso angle from vertical (degrees) above which a still person lies.")
+    sit_max_torso_angle: float = Field(35.0, ge=0, le=90, title="Sitting torso angle",
+                                       description="A sitting person's torso is within this many degrees of vertical.")
+    sit_max_thigh_drop: float = Field(0.45, ge=0, le=2, title="Sitting thigh drop",
+                                      description="Sitting: the knees are at most this many torso lengths below the "
+                                                  "hips (standing: ~0.9).")
+    fall_min_drop: float = Field(0.8, gt=0, le=10, title="Fall: hip drop",
+                                 description="Falling: the hips drop at least this many torso lengths...")
+    fall_max_seconds: float = Field(1.5, gt=0, le=10, title="Fall: duration",
+                                    description="...within this many seconds...")
+    fall_min_angle_change: float = Field(40.0, ge=0, le=90, title="Fall: torso turn",
+                                         description="...while the torso turns at least this many degrees towards "
+                                                     "horizontal, ending beyond the lying angle minus 15.")
+    fight_max_distance: float = Field(3.0, gt=0, le=20, title="Fight: distance",
+                                      description="Fighting: two people's hips are at most this many torso lengths "
+                                                  "apart (mean of their torso lengths)...")
+    fight_limb_speed: float = Field(5.0, gt=0, le=100, title="Fight: limb speed",
+                                    description="...and their wrists move relative to their own hips faster than "
+                                                "this (torso lengths/s, mean of the pair; arm swing when walking ~2).")
+    fight_min_arm_extension: float = Field(
+        0.5, ge=0, le=3, title="Fight: arm extension",
+        description="...while one of them straightens and bends an arm by at least this many torso lengths (a punch; "
+                    "a walking swing keeps the arm straight, ~0.1)...")
+    fight_min_wrist_score: float = Field(
+        0.4, ge=0, le=1, title="Fight: wrist score",
+        description="...counting only wrists the pose model scores at least this (on small, far people wrists are "
+                    "guesses whose jitter looks like fast motion)...")
+    fight_min_fraction: float = Field(0.5, gt=0, le=1, title="Fight: share of the window close",
+                                      description="...close for at least this share of the window...")
+    fight_min_seconds: float = Field(1.0, ge=0, le=30, title="Fight: time close",
+                                     description="...and at least this many seconds (people passing are close briefly)...")
+    fight_min_fast_frames: int = Field(
+        4, ge=1, le=300, title="Fight: fast frames",
+        description="...with a wrist faster than the limb speed in at least this many frames (repeated blows; a "
+                    "handshake or a reach for something is one or two).")
+
+    @model_validator(mode="after")
+    def _walking_below_running(self) -> RulesConfig:
+        if self.run_speed <= self.walk_speed:
+            raise ValueError(f"run_speed ({self.run_speed}) must be above walk_speed ({self.walk_speed})")
+        return self
+
+
+class ActionConfig(Section):
+    pose: PoseConfig = Field(default_factory=PoseConfig)
+    tracker: TrackerConfig = Field(default_factory=TrackerConfig)
+    window: WindowConfig = Field(default_factory=WindowConfig)
+    rules: RulesConfig = Field(default_factory=RulesConfig)
+    model_path: Path | None = Field(
+        None, title="Trained action model",
+        description="A model written by `vidsentry train action` (.keras with its .labels.json beside it). Set: it "
+                    "replaces the rules; unset: the rule classifier.")
+    min_model_confidence: float = Field(
+        0.0, ge=0.0, le=1.0, title="Smallest model confidence",
+        description="Trained model only: a track whose top class scores below this is reported as 'unknown'.")
+    max_people: int = Field(32, ge=1, le=256, title="People per frame",
+                            description="Most people reported per frame (the largest are kept).")

@@ -1,0 +1,37 @@
+"""Typed errors of the action worker and its tools; each carries the evidence."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class DecodeError(ValueError):
+    """A frame's JPEG cannot be decoded; the runtime dead-letters the message."""
+
+    def __init__(self, camera: str, seq: int, reason: str) -> None:
+        self.camera = camera
+        self.seq = seq
+        self.reason = reason
+        super().__init__(f"camera {camera} frame {seq}: {reason}")
+
+
+class PoseModelError(RuntimeError):
+    """A pose or person-detection model cannot be loaded or run."""
+
+
+class DatasetError(ValueError):
+    """A labelled clip folder is unusable; the message names the folder or file and why."""
+
+    def __init__(self, where: Path | str, reason: str) -> None:
+        self.where = Path(where)
+        self.reason = reason
+        super().__init__(f"{where}: {reason}")
+
+
+class ActionModelError(RuntimeError):
+    """A trained action model cannot be loaded or does not fit this configuration."""
+
+    def __init__(self, path: Path | str, reason: str) -> None:
+        self.path = Path(path)
+        self.reason = reason
+        super().__init__(f"action model {path}: {reason}")
