@@ -37,10 +37,26 @@ def body_person_id(camera: str, body: PersonAction) -> str:
     return f"{camera}:body:{body.track_id}"
 
 
+HEAD_KEYPOINTS = range(5)
+"""COCO order: nose, eyes, ears."""
+
+
 def in_head_region(face_box: list[float], body_box: list[float], head_fraction: float) -> bool:
     cx, cy = (face_box[0] + face_box[2]) / 2, (face_box[1] + face_box[3]) / 2
     x1, y1, x2, y2 = body_box
     return x1 <= cx <= x2 and y1 <= cy <= y1 + head_fraction * (y2 - y1)
+
+
+def face_on_body(face_box: list[float], body: PersonAction, head_fraction: float) -> bool:
+    """The body's own head keypoints inside the face box when the pose model saw them (works for
+    close-ups, where the head fills more than the top of the box); else the head-region rule."""
+    head = [k for i, k in enumerate(body.keypoints) if i in HEAD_KEYPOINTS and len(k) > 2 and k[2] >= 0.3]
+    if head:
+        x1, y1, x2, y2 = face_box
+        pad_x, pad_y = 0.2 * (x2 - x1), 0.2 * (y2 - y1)
+        inside = sum(x1 - pad_x <= k[0] <= x2 + pad_x and y1 - pad_y <= k[1] <= y2 + pad_y for k in head)
+        return inside * 2 > len(head)
+    return in_head_region(face_box, body.box, head_fraction)
 
 
 @dataclass
@@ -85,7 +101,7 @@ class Fusion:
         """Votes for each face's one body in this frame; returns links that just reached the bar."""
         new_links = []
         for face in faces:
-            candidates = [b for b in bodies if in_head_region(face.box, b.box, self.settings.head_fraction)]
+            candidates = [b for b in bodies if face_on_body(face.box, b, self.settings.head_fraction)]
             if len(candidates) != 1:
                 continue
             pair = (face.track_id, candidates[0].track_id)

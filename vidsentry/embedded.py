@@ -103,6 +103,7 @@ class EmbeddedRun:
     def run(self) -> RunResult:
         options, config = self.options, self.config
         out = options.out
+        self.expected_frames = self._check_sources()
         staging = out.with_name(out.name + ".partial")
         if staging.exists():
             shutil.rmtree(staging)
@@ -127,17 +128,13 @@ class EmbeddedRun:
             thread.start()
         producer_thread = threading.Thread(target=producer.run, name="producer", daemon=True)
         producer_thread.start()
-        restore = _stop_on_ctrl_c(self.stop_event)
+        restore = _stop_on_ctrl_c(self.stop_event, producer.stop_event)
         try:
-            self._watch(producer, producer_thread, runners + [recorder_runner], recorder, aggregator)
+            interrupted = self._watch(producer_thread, runners + [recorder_runner], recorder, aggregator)
         finally:
             restore()
-        interrupted = self.stop_event.is_set()
-        if interrupted:
-            log.warning("run: stopping early; finishing what is in flight and writing the outputs")
         producer.stop_event.set()
         producer_thread.join(timeout=30)
-        self._drain(runners + [recorder_runner], deadline_s=5 if interrupted else 120)
         for runner in runners + [recorder_runner]:
             runner.stop_event.set()
         for thread in threads:
@@ -171,6 +168,33 @@ class EmbeddedRun:
         staging.rename(out)
         return RunResult(out, analysed, len(alerts), len(recorder.persons), wall, failures, interrupted)
 
+    def _check_sources(self) -> int | None:
+        """Fail before loading any model if no source can even be opened; returns the number of
+        frames the files will give at the analysed rate (None when a live source makes it open-ended)."""
+        from producers.sources import SourceError, open_source
+
+        errors, expected, live = [], 0, False
+        for camera in self.cameras:
+            source = open_source(camera.id, camera.source, camera.fps)
+            if source.live:
+                live = True
+                continue
+            try:
+                source.open()
+                if source.read() is None:
+                    errors.append(f"camera {camera.id}: no frames ({camera.source})")
+                    continue
+                total = getattr(source, "expected_frames", 0) or len(getattr(source, "files", []))
+                ratio = min(1.0, camera.fps / source.fps) if source.fps else 1.0
+                expected += int(total * ratio)
+            except SourceError as exc:
+                errors.append(str(exc))
+            finally:
+                source.close()
+        if len(errors) == len(self.cameras):
+            raise RunError("nothing to analyse: " + "; ".join(errors))
+        return None if live else expected
+
     def _prepare_gallery(self, staging: Path) -> None:
         gallery = self.options.gallery
         if gallery is None:
@@ -191,31 +215,36 @@ class EmbeddedRun:
             log.warning("gallery: skipped %s", error)
         log.info("gallery: enrolled %s", ", ".join(enrolled) or "nobody")
 
-    def _watch(self, producer: Producer, producer_thread: threading.Thread, runners: list[StageRunner],
-               recorder: Recorder, aggregator) -> None:
+    def _watch(self, producer_thread: threading.Thread, runners: list[StageRunner], recorder: Recorder, aggregator) -> bool:
+        """Progress until the sources end (or Ctrl-C), then until the stages have caught up."""
         from tqdm import tqdm
 
-        expected = None
-        with tqdm(total=expected, unit="frame", disable=not self.options.progress, dynamic_ncols=True) as bar:
+        self.frame_kinds = [kind for kind, stage in (("faces", "face"), ("actions", "action"))
+                            if any(r.stage.name == stage for r in runners)] or ["frame"]
+        with tqdm(total=self.expected_frames, unit="frame", disable=not self.options.progress, dynamic_ncols=True) as bar:
             while producer_thread.is_alive() and not self.stop_event.is_set():
                 time.sleep(0.25)
                 self._tick(bar, recorder, aggregator)
+            interrupted = self.stop_event.is_set()
+            self._drain(runners, 5 if interrupted else 600, lambda: self._tick(bar, recorder, aggregator))
             self._tick(bar, recorder, aggregator)
+        return interrupted
 
-    @staticmethod
-    def _tick(bar, recorder: Recorder, aggregator) -> None:
-        done = sum(recorder.frames_seen.values())
+    def _tick(self, bar, recorder: Recorder, aggregator) -> None:
+        """Frames every frame stage has finished (the slowest one sets the pace)."""
+        done = min(recorder.messages_by_kind[kind] for kind in self.frame_kinds)
         bar.update(done - bar.n)
         bar.set_postfix(faces=recorder.faces_seen, people=len(aggregator.persons), alerts=len(aggregator.alerts_emitted),
                         refresh=False)
 
     @staticmethod
-    def _drain(runners: list[StageRunner], deadline_s: float) -> None:
+    def _drain(runners: list[StageRunner], deadline_s: float, tick: Callable[[], None]) -> None:
         """Wait until every stage has consumed everything upstream (quiet for a moment)."""
         deadline = time.monotonic() + deadline_s
         quiet_since = None
         while time.monotonic() < deadline:
-            busy = any(sum(r._subscriber.lag().values()) for r in runners if r._subscriber is not None)
+            tick()
+            busy = any(r.in_batch or sum(r._subscriber.lag().values()) for r in runners if r._subscriber is not None)
             if busy:
                 quiet_since = None
             elif quiet_since is None:
@@ -248,15 +277,20 @@ class EmbeddedRun:
         return videos
 
 
-def _stop_on_ctrl_c(stop: threading.Event) -> Callable[[], None]:
+def _stop_on_ctrl_c(*stops: threading.Event) -> Callable[[], None]:
     """Ctrl-C (and SIGTERM) ask the run to stop cleanly; returns a function restoring the old handlers."""
     import signal
 
     if threading.current_thread() is not threading.main_thread():
         return lambda: None
     previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    def stop(*_: object) -> None:
+        log.warning("run: stopping early; finishing what is in flight and writing the outputs")
+        for event in stops:
+            event.set()
+
     for sig in previous:
-        signal.signal(sig, lambda *_: stop.set())
+        signal.signal(sig, stop)
 
     def restore() -> None:
         for sig, handler in previous.items():

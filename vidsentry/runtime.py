@@ -60,6 +60,7 @@ class StageRunner:
         self.stop_event = threading.Event()
         self.batches_done = 0
         self.records_done = 0
+        self.in_batch = False
         self._subscriber: Subscriber | None = None
         self._publisher: Publisher | None = None
         self._last_loop = 0.0
@@ -91,6 +92,13 @@ class StageRunner:
         self._report_lag()
         if not records:
             return 0
+        self.in_batch = True
+        try:
+            return self._complete(records)
+        finally:
+            self.in_batch = False
+
+    def _complete(self, records: list[Record]) -> int:
         started = time.perf_counter()
         outgoing = self._handle_with_retry(records)
         if outgoing is None or not self._publish(outgoing):

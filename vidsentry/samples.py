@@ -55,5 +55,6 @@ def sample_cache(root: Path) -> ArtefactCache:
     return ArtefactCache(Path(root).expanduser() / "samples", SAMPLES, "vidsentry samples fetch")
 
 
-DEMO_SAMPLE = "carphone"
-"""What `vidsentry demo` runs on: a real face on camera, small enough to finish in seconds."""
+DEMO_SAMPLES = ("vtest", "carphone")
+"""What `vidsentry demo` runs on, as two cameras: a street with several people walking and
+standing (bodies, tracks, actions) and a close-up face (identity, emotions)."""

@@ -39,12 +39,12 @@ def emotion_plot(person: str, readings: list[tuple[float, list[float]]], t0: flo
     return _png(fig)
 
 
-def action_plot(histories: dict[str, list[tuple[float, str]]], t0: float, t_end: float) -> str:
+def action_plot(histories: dict[str, list[tuple[float, str]]], t0: float, ends: dict[str, float]) -> str:
     people = sorted(histories)
     fig, ax = plt.subplots(figsize=(8, 0.5 + 0.45 * max(1, len(people))))
     cmap = plt.get_cmap("tab10")
     for row, person in enumerate(people):
-        spans = histories[person] + [(t_end, "")]
+        spans = histories[person] + [(ends.get(person, histories[person][-1][0]), "")]
         for (start, action), (end, _) in zip(spans, spans[1:]):
             colour = cmap(ACTION_LABELS.index(action) % 10) if action in ACTION_LABELS else "grey"
             ax.barh(row, max(end - start, 0.05), left=start - t0, color=colour, edgecolor="white")
@@ -60,7 +60,6 @@ def write_report(path: Path, recorder: Recorder, alerts: list[dict], timings: di
     """``timings``: per stage {batches, seconds, ms_per_batch}; ``run``: sources, frames, duration..."""
     all_times = [m.ts for frames in recorder.marks.values() for m in frames.values()]
     t0 = min(all_times, default=0.0)
-    t_end = max(all_times, default=t0)
     parts = [f"<h1>vidsentry report</h1><p>{html.escape(run.get('summary', ''))}</p>"]
     parts.append(_table(["source", "camera", "frames analysed", "annotated video"],
                         [[s["source"], s["camera"], s["frames"], _link(videos.get(s["camera"]))] for s in run["sources"]]))
@@ -71,7 +70,8 @@ def write_report(path: Path, recorder: Recorder, alerts: list[dict], timings: di
         readings = emotions.get(person_id, [])
         dominant = _dominant(readings)
         actions = ", ".join(dict.fromkeys(a for _, a in recorder.action_history.get(person_id, []))) or "-"
-        rows.append([person_id, state.get("name") or state.get("identity", ""), ", ".join(state.get("cameras", [])),
+        identity = state.get("name") or (state.get("identity") if state.get("face_tracks") else "no face seen")
+        rows.append([person_id, identity, ", ".join(state.get("cameras", [])),
                      f"{state['last_seen'] - state['first_seen']:.1f} s", dominant, actions])
     parts.append(_table(["person", "identity", "cameras", "time in view", "dominant emotion", "actions"], rows)
                  if rows else "<p>Nobody was seen.</p>")
@@ -83,7 +83,8 @@ def write_report(path: Path, recorder: Recorder, alerts: list[dict], timings: di
     parts.append("<h2>Actions</h2>")
     histories = {person: spans for person, spans in recorder.action_history.items() if spans}
     if histories:
-        parts.append(f'<img alt="action timeline" src="{action_plot(histories, t0, t_end)}">')
+        ends = {person: state["last_seen"] for person, state in recorder.persons.items()}
+        parts.append(f'<img alt="action timeline" src="{action_plot(histories, t0, ends)}">')
     else:
         parts.append("<p>No body was tracked.</p>")
     parts.append(f"<h2>Alerts ({len(alerts)})</h2>")
@@ -98,7 +99,8 @@ def write_report(path: Path, recorder: Recorder, alerts: list[dict], timings: di
     if recorder.dead_letters:
         parts.append(f"<h2>Dead letters ({len(recorder.dead_letters)})</h2>")
         parts.append(_table(["stage", "topic", "error"], [[d["stage"], d["topic"], d["error"]] for d in recorder.dead_letters]))
-    parts.append(f'<script type="application/json" id="vidsentry-data">{html.escape(json.dumps({"alerts": [a["id"] for a in alerts]}))}</script>')
+    data = json.dumps({"alerts": [a["id"] for a in alerts], "persons": sorted(recorder.persons)}).replace("</", "<\\/")
+    parts.append(f'<script type="application/json" id="vidsentry-data">{data}</script>')
     page = ("<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>vidsentry report</title><style>"
             "body{font-family:sans-serif;margin:2em;max-width:70em}table{border-collapse:collapse;margin:1em 0}"
             "td,th{border:1px solid #ccc;padding:4px 8px;font-size:13px}th{background:#eee}img{max-width:100%}"

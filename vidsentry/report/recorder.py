@@ -33,6 +33,7 @@ class Recorder:
     action_history: dict[str, list[tuple[float, str]]] = field(default_factory=lambda: defaultdict(list))
     persons: dict[str, dict] = field(default_factory=dict)
     dead_letters: list[dict] = field(default_factory=list)
+    messages_by_kind: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     faces_seen: int = 0
     bodies_seen: int = 0
     track_person: dict[tuple[str, str], str] = field(default_factory=dict)
@@ -43,6 +44,7 @@ class Recorder:
 
     def process(self, batch: list[Message]) -> list:
         for message in batch:
+            self.messages_by_kind[message.KIND] += 1
             if isinstance(message, FrameMsg):
                 self.frames_seen[message.camera] += 1
                 self.frame_sizes[message.camera] = (message.width, message.height)

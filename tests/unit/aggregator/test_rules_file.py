@@ -28,3 +28,4 @@ def test_malformed_rules_name_the_line_rule_and_key(tmp_path, text, expected):
         load_rules(path)
     assert expected in str(err.value)
     assert str(path) in str(err.value)
+
