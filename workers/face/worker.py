@@ -22,7 +22,6 @@ from schemas import Face, FaceQuality, FacesMsg, FrameMsg, Identity
 from vidsentry.config.face import FaceConfig
 from vidsentry.config.models import Config, ModelsConfig
 from workers.face.align import aligned_crop, encode_crop
-from workers.face.decode import decode_frame
 from workers.face.detector import FaceBoxes, FaceDetector, make_detector
 from workers.face.embedder import FaceEmbedder, load_embedder
 from workers.face.errors import GalleryError
@@ -40,6 +39,7 @@ from workers.face.metrics import (
 )
 from workers.face.quality import SampleQuality, assess
 from workers.face.tracker import FaceTracker, Track
+from workers.frames import decode_frame
 
 log = logging.getLogger(__name__)
 

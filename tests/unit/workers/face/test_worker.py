@@ -11,10 +11,10 @@ from prometheus_client import REGISTRY
 from schemas import FacesMsg, FrameMsg, decode, encode
 from tests.unit.workers.face.support import CountingEmbedder, frame_of, read_rgb
 from vidsentry.config.face import FaceConfig
-from workers.face.decode import decode_frame
 from workers.face.errors import DecodeError, GalleryError
 from workers.face.gallery_file import FileGallery
 from workers.face.worker import FaceStage
+from workers.frames import decode_frame
 
 
 @pytest.fixture

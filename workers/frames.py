@@ -1,4 +1,5 @@
-"""Frame JPEG -> RGB pixels, or a ``DecodeError`` naming the camera and frame."""
+"""What every frame-consuming pool shares: a frame's JPEG -> RGB pixels, or a
+``DecodeError`` naming the camera and frame (the runtime dead-letters the message)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,16 @@ import cv2
 import numpy as np
 
 from schemas import FrameMsg
-from workers.action.errors import DecodeError
+
+
+class DecodeError(ValueError):
+    """A frame's JPEG cannot be decoded; the runtime dead-letters the message."""
+
+    def __init__(self, camera: str, seq: int, reason: str) -> None:
+        self.camera = camera
+        self.seq = seq
+        self.reason = reason
+        super().__init__(f"camera {camera} frame {seq}: {reason}")
 
 
 def decode_frame(frame: FrameMsg) -> np.ndarray:
