@@ -5,4 +5,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 bash deploy/local/install.sh --services
+.venv/bin/ruff check --quiet .
 exec .venv/bin/python -m pytest "$@"

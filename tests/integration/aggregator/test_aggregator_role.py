@@ -45,8 +45,9 @@ def test_aggregator_process_raises_alerts_and_the_cli_shows_them(kafka_server, r
     scene = Scene("hall")
     now = time.time() - 5
     scene.run(3, faces=[face("f1")], bodies=[body("b1", "falling")], emotions=[emotion("f1", "fear", 0.9)])
+    shift = now - scene.messages[0].ts_capture
     for message in scene.messages:
-        message.ts_capture += now - scene.messages[0].ts_capture
+        message.ts_capture += shift
     pub = bus.publisher()
     for message in scene.messages:
         pub.publish(TOPIC_OF_KIND[message.KIND], message.key, encode(message))
@@ -56,7 +57,8 @@ def test_aggregator_process_raises_alerts_and_the_cli_shows_them(kafka_server, r
     role = subprocess.Popen([sys.executable, "-m", "vidsentry.cli", "aggregator"], cwd=REPO, env=env, stdout=log,
                             stderr=subprocess.STDOUT)
     try:
-        assert wait_until(lambda: client.xlen("role:alerts") >= 1, timeout_s=60), (tmp_path / "aggregator.log").read_text()
+        assert wait_until(lambda: client.xlen("role:alerts") >= 1 and client.hget("role:person:anon-f1", "emotion"),
+                          timeout_s=60), (tmp_path / "aggregator.log").read_text()
         role.send_signal(signal.SIGTERM)
         assert role.wait(timeout=30) == 0
     finally:
