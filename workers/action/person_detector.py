@@ -13,7 +13,7 @@ from typing import Protocol
 import cv2
 import numpy as np
 
-from workers.action.pose import box_iou
+from workers.tracking import iou_matrix
 
 
 @dataclass
@@ -60,7 +60,7 @@ class HogPersonDetector:
         order = np.argsort(-scores)
         kept: list[int] = []
         for i in order:
-            if kept and box_iou(boxes[i], boxes[kept]).max() > self.max_overlap_iou:
+            if kept and iou_matrix(boxes[i], boxes[kept]).max() > self.max_overlap_iou:
                 continue
             kept.append(int(i))
         return PersonBoxes(boxes[kept], scores[kept])

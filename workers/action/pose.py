@@ -12,6 +12,8 @@ from typing import Protocol
 
 import numpy as np
 
+from workers.tracking import iou_matrix
+
 
 @dataclass
 class PersonPose:
@@ -34,27 +36,12 @@ class PoseEstimator(Protocol):
         """Every person found in an RGB uint8 image (H, W, 3)."""
 
 
-def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Pairwise IoU of boxes ``a`` (N, 4) and ``b`` (M, 4) as an (N, M) array."""
-    a = np.asarray(a, np.float32).reshape(-1, 4)
-    b = np.asarray(b, np.float32).reshape(-1, 4)
-    x1 = np.maximum(a[:, None, 0], b[None, :, 0])
-    y1 = np.maximum(a[:, None, 1], b[None, :, 1])
-    x2 = np.minimum(a[:, None, 2], b[None, :, 2])
-    y2 = np.minimum(a[:, None, 3], b[None, :, 3])
-    inter = np.clip(x2 - x1, 0, None) * np.clip(y2 - y1, 0, None)
-    area_a = (a[:, 2] - a[:, 0]) * (a[:, 3] - a[:, 1])
-    area_b = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
-    union = area_a[:, None] + area_b[None, :] - inter
-    return np.where(union > 0, inter / np.maximum(union, 1e-9), 0.0)
-
-
 def suppress_duplicates(people: list[PersonPose], max_iou: float) -> list[PersonPose]:
     """Greedy non-maximum suppression: the best-scored of overlapping people survives."""
     ordered = sorted(people, key=lambda p: -p.score)
     kept: list[PersonPose] = []
     for person in ordered:
-        if kept and box_iou(person.box, np.stack([k.box for k in kept])).max() > max_iou:
+        if kept and iou_matrix(person.box, np.stack([k.box for k in kept])).max() > max_iou:
             continue
         kept.append(person)
     return kept
