@@ -270,11 +270,12 @@ class AggregatorStage:
     def _emit(self, alerts: list[Alert]) -> None:
         for alert in alerts:
             snapshot = self.snapshots.get(alert.subject, (0, None))[1]
+            alert.emitted = round(time.time(), 3)
             for sink in self.sinks:
                 sink.emit(alert, snapshot)
             ALERTS.labels(alert.rule, alert.severity, alert.status).inc()
             if alert.status == "raised":
-                ALERT_LATENCY.observe(max(0.0, time.time() - alert.ts))
+                ALERT_LATENCY.observe(max(0.0, alert.emitted - alert.ts))
             log.info("alert %s %s %s on %s: %s", alert.status, alert.severity, alert.rule, alert.camera, alert.subject)
             self.alerts_emitted.append(alert)
 

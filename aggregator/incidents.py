@@ -30,6 +30,9 @@ class Alert:
     person: dict | None = None
     evidence: dict = field(default_factory=dict)
     snapshot: str | None = None
+    emitted: float = 0.0
+    """Wall-clock time the aggregator emitted this record (``ts`` is the capture time of the
+    frame that caused it; the difference is the capture-to-alert latency)."""
 
     def to_json(self) -> dict:
         return {k: v for k, v in self.__dict__.items()}

@@ -102,7 +102,7 @@ def estimators() -> dict[str, Callable[[], PoseEstimator]]:
             self._map = MEDIAPIPE_TO_COCO
             self._pose = mp.solutions.pose.Pose(static_image_mode=True, model_complexity=1)
 
-        def estimate(self, rgb: np.ndarray) -> list[PersonPose]:
+        def estimate(self, rgb: np.ndarray, scene: str | None = None) -> list[PersonPose]:
             result = self._pose.process(rgb)
             if result.pose_landmarks is None:
                 return []

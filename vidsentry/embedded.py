@@ -112,7 +112,8 @@ class EmbeddedRun:
         loading = time.monotonic()
         bus = InMemoryBus(partitions=1, max_backlog=config.bus.memory.max_backlog, publish_timeout_s=0.5)
         bus.create_topics(ALL_TOPICS)
-        recorder = Recorder(staging / "events.jsonl")
+        wall_clock = options.realtime or any(not Path(c.source).exists() for c in self.cameras)
+        recorder = Recorder(staging / "events.jsonl", measure_latency=wall_clock)
         aggregator = build_aggregator(config, alerts_file=None if config.redis.url else staging / "alerts.jsonl")
         stage_specs = self.stage_factory(config) + [(aggregator, [FACES, EMOTIONS, ACTIONS], None)]
         runners = [StageRunner(stage, bus, topics, config.runtime, expect=expect).start()
@@ -145,6 +146,7 @@ class EmbeddedRun:
         wall = time.monotonic() - started
 
         failures = producer.failures()
+        cameras = producer.status()["cameras"]
         analysed = sum(recorder.frames_seen.values())
         if analysed == 0:
             shutil.rmtree(staging)
@@ -158,11 +160,14 @@ class EmbeddedRun:
                        f"{len(alerts)} alert records" + (" (stopped early)" if interrupted else ""),
             "sources": [{"source": c.source, "camera": c.id, "frames": recorder.frames_seen.get(c.id, 0)} for c in self.cameras],
             "frames": analysed, "wall_s": wall, "fps": analysed / wall if wall else 0.0, "model_load_s": load_s,
+            "dropped": sum(c["dropped"] for c in cameras.values()),
         }
+        latency = _latency(recorder, alerts) if recorder.measure_latency else None
         write_report(staging / "report.html", recorder, alerts, timings, run_info, videos)
         (staging / "summary.json").write_text(json.dumps({**run_info, "failures": failures, "timings": timings,
                                                           "persons": len(recorder.persons), "alerts": len(alerts),
-                                                          "interrupted": interrupted}, indent=2) + "\n")
+                                                          "interrupted": interrupted, "cameras": cameras,
+                                                          "latency_s": latency}, indent=2) + "\n")
         if out.exists():
             shutil.rmtree(out)
         staging.rename(out)
@@ -297,6 +302,18 @@ def _stop_on_ctrl_c(*stops: threading.Event) -> Callable[[], None]:
             signal.signal(sig, handler)
 
     return restore
+
+
+def _latency(recorder: Recorder, alerts: list[dict]) -> dict[str, dict]:
+    """Capture-to-output seconds: each stage's messages and the events as the recorder saw
+    them on the bus, and raised alerts as the aggregator emitted them."""
+    import numpy as np
+
+    samples = dict(recorder.latencies)
+    samples["alert"] = [a["emitted"] - a["ts"] for a in alerts if a.get("status") == "raised" and a.get("emitted")]
+    return {kind: {"n": len(values), **{f"p{q}": round(float(np.percentile(values, q)), 4) for q in (50, 95, 99)},
+                   "max": round(max(values), 4)}
+            for kind, values in samples.items() if values}
 
 
 def _stage_seconds(names: list[str]) -> dict[str, tuple[float, float]]:

@@ -33,6 +33,12 @@ class PoseConfig(Section):
         True, title="Tile crowded frames",
         description="MoveNet returns at most 6 people per pass; when all 6 are found, look again on two overlapping "
                     "halves of the frame and merge, so crowds of 7+ are not cut at 6.")
+    max_fps: float | None = Field(
+        5.0, gt=0, le=120, title="Pose passes per second",
+        description="Pose runs on at most this many frames per second of each camera (capture clock); the frames "
+                    "between report the people of the last pose pass, and the windows hold only real passes. The "
+                    "pose model is the costliest stage: at 5/s a 10 fps 768x576 street camera with every stage on "
+                    "keeps up on 2 CPU cores, at 10/s it does not (BENCHMARKS.md). Null: every frame.")
     hog_upscale: float = Field(1.5, ge=1.0, le=4.0, title="HOG upscale",
                                description="hog-blazepose only: the frame is enlarged by this factor before the HOG "
                                            "detector, whose 64x128 window misses people shorter than ~128 px.")

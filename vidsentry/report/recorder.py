@@ -4,6 +4,7 @@ per-frame annotations, emotion and action histories, events and dead letters."""
 from __future__ import annotations
 
 import json
+import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,14 +38,21 @@ class Recorder:
     faces_seen: int = 0
     bodies_seen: int = 0
     track_person: dict[tuple[str, str], str] = field(default_factory=dict)
+    measure_latency: bool = False
+    """Record capture-to-here seconds per message kind; meaningful only when capture times
+    are wall-clock times (live cameras, files paced in real time)."""
+    latencies: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
 
     def __post_init__(self) -> None:
         self.events_path.parent.mkdir(parents=True, exist_ok=True)
         self._events = open(self.events_path, "w", buffering=1)
 
     def process(self, batch: list[Message]) -> list:
+        now = time.time()
         for message in batch:
             self.messages_by_kind[message.KIND] += 1
+            if self.measure_latency and not isinstance(message, (FrameMsg, DeadLetterMsg)):
+                self.latencies[message.KIND].append(now - (message.ts if isinstance(message, EventMsg) else message.ts_capture))
             if isinstance(message, FrameMsg):
                 self.frames_seen[message.camera] += 1
                 self.frame_sizes[message.camera] = (message.width, message.height)

@@ -22,7 +22,7 @@ class CropPoseEstimator:
         self._pose = mp.solutions.pose.Pose(static_image_mode=True, model_complexity=1,
                                             min_detection_confidence=min_pose_score)
 
-    def estimate(self, rgb: np.ndarray) -> list[PersonPose]:
+    def estimate(self, rgb: np.ndarray, scene: str | None = None) -> list[PersonPose]:
         height, width = rgb.shape[:2]
         found = self.detector.detect(rgb)
         people = []

@@ -1,4 +1,4 @@
-"""Pose models behind one small interface: ``PoseEstimator.estimate(rgb) -> list[PersonPose]``.
+"""Pose models behind one small interface: ``PoseEstimator.estimate(rgb, scene) -> list[PersonPose]``.
 
 Every estimator returns all the people it finds, in pixels of the image it was given,
 with COCO-17 keypoints (``skeleton.py``), so a better model is a new class here and
@@ -32,8 +32,10 @@ class PoseEstimator(Protocol):
     name: str
     """Short model name, used as the ``model`` metric label."""
 
-    def estimate(self, rgb: np.ndarray) -> list[PersonPose]:
-        """Every person found in an RGB uint8 image (H, W, 3)."""
+    def estimate(self, rgb: np.ndarray, scene: str | None = None) -> list[PersonPose]:
+        """Every person found in an RGB uint8 image (H, W, 3). ``scene`` names the view the
+        image comes from (the camera), so an estimator may keep per-view state between calls
+        to be faster; it may ignore it."""
 
 
 def suppress_duplicates(people: list[PersonPose], max_iou: float) -> list[PersonPose]:

@@ -3,7 +3,10 @@
 Per frame: find every person's pose, join people to the camera's body tracks, add each
 person's keypoints to their track's window, then label every confirmed track from the
 windows of all the camera's tracks (fighting is a relation between tracks). Only people
-seen in this frame with a confirmed track are reported.
+seen in this frame with a confirmed track are reported. Pose runs at most
+``action.pose.max_fps`` times a second per camera; a frame in between is answered with
+the people of the camera's last pose pass (it is still decoded: an unreadable frame is
+dead-lettered, never answered).
 
 State is per camera (tracks, windows, last labels, last outputs) and is dropped on
 revoke: the next owner of a camera's partition starts fresh tracks with new ids.
@@ -24,7 +27,7 @@ from vidsentry.config.action import ActionConfig
 from vidsentry.config.models import Config
 from workers.action.classifier import UNKNOWN, ActionClassifier, ActionGuess, make_classifier
 from workers.action.keypoints import TrackWindow
-from workers.action.metrics import ACTIONS, CLASSIFY_SECONDS, PEOPLE_FOUND, PERSONS_TRACKED, POSE_SECONDS
+from workers.action.metrics import ACTIONS, CLASSIFY_SECONDS, PEOPLE_FOUND, PERSONS_TRACKED, POSE_SECONDS, SKIPPED_FRAMES
 from workers.action.pose import PersonPose, PoseEstimator
 from workers.action.pose_factory import make_pose_estimator
 from workers.action.tracker import BodyTracker
@@ -43,6 +46,8 @@ class CameraState:
     outputs: OrderedDict[str, ActionsMsg] = field(default_factory=OrderedDict)
     """The last outputs by frame id: when the runtime retries a failed batch one message at
     a time, frames already tracked get the same answer instead of being tracked twice."""
+    last_pass: ActionsMsg | None = None
+    """The output of the last frame pose ran on."""
 
 
 class ActionStage:
@@ -56,8 +61,7 @@ class ActionStage:
         self.cameras: dict[str, CameraState] = {}
 
     def process(self, batch: list[FrameMsg]) -> list[ActionsMsg]:
-        images = [decode_frame(frame) for frame in batch]
-        return [self._process_frame(frame, rgb) for frame, rgb in zip(batch, images)]
+        return [self._answer(frame) for frame in batch]
 
     def revoke(self, partitions: list[tuple[str, int]]) -> None:
         """Drop every camera's tracks: which cameras the moved partitions held is unknown here."""
@@ -68,11 +72,34 @@ class ActionStage:
                 pass
         self.cameras.clear()
 
-    def _process_frame(self, frame: FrameMsg, rgb: np.ndarray) -> ActionsMsg:
+    def _answer(self, frame: FrameMsg) -> ActionsMsg:
         state = self._camera(frame.camera)
         remembered = state.outputs.get(frame.id)
         if remembered is not None:
             return remembered
+        rgb = decode_frame(frame)
+        if self._between_passes(state, frame):
+            last = state.last_pass
+            output = ActionsMsg(frame.camera, frame.seq, frame.ts_capture, last.width, last.height, last.persons)
+            SKIPPED_FRAMES.labels(frame.camera).inc()
+        else:
+            output = self._pose_pass(state, frame, rgb)
+            state.last_pass = output
+        state.outputs[frame.id] = output
+        if len(state.outputs) > _REMEMBERED_OUTPUTS:
+            state.outputs.popitem(last=False)
+        return output
+
+    def _between_passes(self, state: CameraState, frame: FrameMsg) -> bool:
+        """True when the camera's last pose pass is more recent than the pose rate allows (10%
+        slack for capture jitter). A frame older than the last pass (replay) gets a pass."""
+        max_fps, last = self.config.pose.max_fps, state.last_pass
+        if max_fps is None or last is None:
+            return False
+        since = frame.ts_capture - last.ts_capture
+        return 0 <= since < 0.9 / max_fps
+
+    def _pose_pass(self, state: CameraState, frame: FrameMsg, rgb: np.ndarray) -> ActionsMsg:
         height, width = rgb.shape[:2]
         people = self._estimate(frame.camera, rgb)
         update = state.tracker.update(np.stack([p.box for p in people]) if people else np.zeros((0, 4)))
@@ -96,15 +123,11 @@ class ActionStage:
             persons.append(_person(person, track.track_id, guess, state.windows[track.track_id], width, height))
         PERSONS_TRACKED.labels(frame.camera).set(len(persons))
 
-        output = ActionsMsg(frame.camera, frame.seq, frame.ts_capture, width, height, persons)
-        state.outputs[frame.id] = output
-        if len(state.outputs) > _REMEMBERED_OUTPUTS:
-            state.outputs.popitem(last=False)
-        return output
+        return ActionsMsg(frame.camera, frame.seq, frame.ts_capture, width, height, persons)
 
     def _estimate(self, camera: str, rgb: np.ndarray) -> list[PersonPose]:
         started = time.perf_counter()
-        people = self.estimator.estimate(rgb)
+        people = self.estimator.estimate(rgb, scene=camera)
         POSE_SECONDS.labels(self.estimator.name).observe(time.perf_counter() - started)
         PEOPLE_FOUND.labels(camera, self.estimator.name).inc(len(people))
         if len(people) > self.config.max_people:

@@ -103,6 +103,11 @@ def test_run_on_a_real_video_writes_consistent_outputs(samples, tmp_path):
     assert found["summary"]["frames"] == 60
     assert [a["rule"] for a in found["alerts"] if a["status"] == "raised"] == ["stranger"]
     assert found["summary"]["persons"] >= 1
+    assert found["summary"]["latency_s"] is None, "media-clock stamps (as fast as possible): no latency to measure"
+    (camera,) = found["summary"]["cameras"].values()
+    assert camera["published"] == 60 and camera["dropped"] == 0
+    raised = next(a for a in found["alerts"] if a["status"] == "raised")
+    assert raised["emitted"] > 0
     assert "Emotions over time" in found["text"]
     assert not (tmp_path / "out.partial").exists()
 
@@ -127,6 +132,9 @@ def test_ctrl_c_mid_run_still_leaves_valid_outputs(samples, tmp_path):
     found = check_outputs(out, samples["bikes"])
     assert found["summary"]["interrupted"] is True
     assert 0 < found["summary"]["frames"] < 50
+    latency = found["summary"]["latency_s"]
+    for kind in ("faces", "actions", "event"):
+        assert latency[kind]["n"] > 0 and 0 < latency[kind]["p50"] <= latency[kind]["p95"] <= latency[kind]["p99"] < 60
 
 
 def test_a_corrupt_input_is_a_clear_error_and_leaves_nothing(tmp_path):

@@ -84,7 +84,7 @@ def write_dataset(root: Path, clips_per_label: dict[str, int], fps: dict[str, fl
 class StickFigurePose:
     name = "stick-figures"
 
-    def estimate(self, rgb: np.ndarray) -> list[PersonPose]:
+    def estimate(self, rgb: np.ndarray, scene: str | None = None) -> list[PersonPose]:
         drawn = (np.abs(rgb.astype(np.int32) - np.array(BACKGROUND)).sum(axis=2) > 30).astype(np.uint8)
         count, labels, stats, _ = cv2.connectedComponentsWithStats(drawn, connectivity=8)
         people = []

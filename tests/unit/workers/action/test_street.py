@@ -91,6 +91,21 @@ def test_crowded_frames_are_looked_at_again_in_tiles(street_video, movenet):
     assert len(tiled) >= 7
 
 
+def test_a_crowded_scene_goes_straight_to_the_tiles(street_video, movenet):
+    """The camera's last frame was crowded: two tile passes instead of a whole-frame pass
+    plus two tiles, and the same people found."""
+    first, second = (bgr[:, :, ::-1].copy() for bgr in read_frames(street_video, 750, 2))
+    scene = "crowded-street"
+    before = movenet.passes
+    assert len(movenet.estimate(first, scene=scene)) >= 7
+    assert movenet.passes - before == 3
+    before = movenet.passes
+    again = movenet.estimate(second, scene=scene)
+    assert movenet.passes - before == 2
+    assert len(again) >= 7
+    assert len(movenet.estimate(second)) == len(again), "without a scene: whole frame, then tiles"
+
+
 def test_the_person_first_route_finds_people_too(street_video):
     """HOG people detector + MediaPipe Pose on each crop: the slower alternative (benchmarks/action.md)."""
     from vidsentry.config.action import PoseConfig

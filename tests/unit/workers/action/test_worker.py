@@ -38,8 +38,10 @@ def bus():
     bus.close()
 
 
-def stage_with(movenet) -> ActionStage:
-    return ActionStage(ActionConfig(), movenet, make_classifier(ActionConfig()))
+def stage_with(movenet, max_fps: float | None = None) -> ActionStage:
+    """Pose on every frame unless a rate is given (the default rate has its own test)."""
+    config = ActionConfig.model_validate({"pose": {"max_fps": max_fps}})
+    return ActionStage(config, movenet, make_classifier(config))
 
 
 def test_frames_become_schema_valid_actions_and_a_broken_jpeg_is_dead_lettered(bus, frames, movenet):
@@ -83,6 +85,27 @@ def test_a_retried_frame_gets_the_same_answer_and_is_not_tracked_twice(frames, m
     assert again[0] is first[2]
     track_lengths = {t: len(w) for t, w in stage.cameras["street"].windows.items()}
     assert max(track_lengths.values()) == 3
+
+
+def test_pose_runs_at_most_max_fps_and_the_frames_between_get_the_last_people(frames, movenet):
+    assert ActionConfig().pose.max_fps == 5.0
+    def between_passes() -> float:
+        return REGISTRY.get_sample_value("vidsentry_action_frames_between_passes_total", {"camera": "street"}) or 0.0
+
+    stage = stage_with(movenet, max_fps=5.0)
+    skipped = between_passes()
+    out = stage.process(frames)
+    assert between_passes() - skipped == len(frames) // 2, "the frames are 0.1 s apart: every other one"
+    assert [m.seq for m in out] == [f.seq for f in frames]
+    assert out[-2].persons
+    for ran, between in zip(out[0::2], out[1::2]):
+        assert between.id != ran.id and between.ts_capture > ran.ts_capture
+        assert between.persons == ran.persons
+    windows = stage.cameras["street"].windows.values()
+    assert max(len(w) for w in windows) == len(frames) // 2, "only real passes enter the windows"
+
+    with pytest.raises(DecodeError):
+        stage.process([FrameMsg("street", 10_000, frames[-1].ts_capture + 0.1, 768, 576, b"not a JPEG")])
 
 
 def test_revoke_drops_every_cameras_tracks(frames, movenet):
