@@ -122,6 +122,7 @@ class EmbeddedRun:
                                       config.runtime.model_copy(update={"batch_size": 64})).start()
         timings_before = _stage_seconds([r.stage.name for r in runners])
         started = time.monotonic()
+        cpu_before = _cpu_seconds()
         load_s = started - loading
         producer = Producer(self.cameras, CamerasFile(cameras=self.cameras).producer, bus).start()
         threads = [threading.Thread(target=r.run, name=f"stage-{r.stage.name}", daemon=True) for r in runners + [recorder_runner]]
@@ -144,6 +145,7 @@ class EmbeddedRun:
         recorder.close()
         recorder.settle_persons({pid: person.to_json() for pid, person in aggregator.persons.items()})
         wall = time.monotonic() - started
+        cpu_s = _cpu_seconds() - cpu_before
 
         failures = producer.failures()
         cameras = producer.status()["cameras"]
@@ -161,6 +163,8 @@ class EmbeddedRun:
             "sources": [{"source": c.source, "camera": c.id, "frames": recorder.frames_seen.get(c.id, 0)} for c in self.cameras],
             "frames": analysed, "wall_s": wall, "fps": analysed / wall if wall else 0.0, "model_load_s": load_s,
             "dropped": sum(c["dropped"] for c in cameras.values()),
+            "cpu_s": round(cpu_s, 2), "cpu_cores_used": round(cpu_s / wall, 2) if wall else 0.0,
+            "peak_rss_mb": round(_peak_rss_mb(), 1),
         }
         latency = _latency(recorder, alerts) if recorder.measure_latency else None
         write_report(staging / "report.html", recorder, alerts, timings, run_info, videos)
@@ -302,6 +306,20 @@ def _stop_on_ctrl_c(*stops: threading.Event) -> Callable[[], None]:
             signal.signal(sig, handler)
 
     return restore
+
+
+def _cpu_seconds() -> float:
+    import resource
+
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _peak_rss_mb() -> float:
+    """The process's peak resident memory so far (Linux reports kilobytes)."""
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def _latency(recorder: Recorder, alerts: list[dict]) -> dict[str, dict]:

@@ -48,6 +48,27 @@ class FaceDetector(Protocol):
         """Faces in an RGB uint8 image."""
 
 
+def _import_face_detection():
+    """MediaPipe's face detection module, without TensorFlow where TensorFlow is not loaded yet.
+
+    ``mediapipe.tasks`` imports TensorFlow, if installed, only for API-doc decorators, and
+    falls back to a no-op without it; in a face worker that import alone costs ~7 s of
+    start-up and ~500 MB of memory (benchmarks/pipeline.md), so it is made to fail fast.
+    """
+    import sys
+
+    if "tensorflow" in sys.modules:
+        from mediapipe.python.solutions import face_detection
+
+        return face_detection
+    sys.modules["tensorflow"] = None
+    try:
+        from mediapipe.python.solutions import face_detection
+    finally:
+        del sys.modules["tensorflow"]
+    return face_detection
+
+
 class MediaPipeFaceDetector:
     """BlazeFace through MediaPipe's face detection solution (its models ship in the wheel).
 
@@ -57,8 +78,7 @@ class MediaPipeFaceDetector:
     """
 
     def __init__(self, full_range: bool = True, min_score: float = 0.5, model_file: Path | None = None) -> None:
-        from mediapipe.python.solutions import face_detection
-
+        face_detection = _import_face_detection()
         self.model = "mediapipe-full" if full_range else "mediapipe-short"
         self.model_file = model_file
         self._solution = face_detection.FaceDetection(model_selection=1 if full_range else 0,

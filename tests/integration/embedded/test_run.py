@@ -106,6 +106,7 @@ def test_run_on_a_real_video_writes_consistent_outputs(samples, tmp_path):
     assert found["summary"]["latency_s"] is None, "media-clock stamps (as fast as possible): no latency to measure"
     (camera,) = found["summary"]["cameras"].values()
     assert camera["published"] == 60 and camera["dropped"] == 0
+    assert found["summary"]["cpu_s"] > 0 and found["summary"]["peak_rss_mb"] > 100, "models are loaded"
     raised = next(a for a in found["alerts"] if a["status"] == "raised")
     assert raised["emitted"] > 0
     assert "Emotions over time" in found["text"]
