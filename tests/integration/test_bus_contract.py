@@ -132,3 +132,25 @@ def test_lag_counts_records_not_yet_consumed(make_bus, topic):
     assert len(got) == 4
     assert wait_until(lambda: sub.lag().get((topic, 0)) == 6)
     sub.close()
+
+
+def test_a_backlog_of_large_records_is_fetched_without_dropping_the_connection(make_bus, topic, caplog):
+    """60 frame-sized records (6 MB) waiting for a new group: a fetch answer of several MB must
+    fit the client's network frame limit (kafka-python's default is 1 MB; past it the client
+    drops the connection, logs InvalidReceiveError and fetches again)."""
+    import logging
+    import os
+
+    bus = make_bus()
+    bus.create_topics([topic])
+    pub = bus.publisher()
+    sent = [os.urandom(100_000) for _ in range(60)]
+    for value in sent:
+        pub.publish(topic, "cam", value)
+    pub.flush(30)
+    with caplog.at_level(logging.WARNING):
+        sub = bus.subscriber("g-large", [topic])
+        (records,) = drain([sub], len(sent))
+        sub.close()
+    assert values(records) == sent
+    assert not [r for r in caplog.records if "Invalid" in r.getMessage() or "frame length" in r.getMessage()]

@@ -131,6 +131,7 @@ class KafkaSubscriber:
         c = bus.config
         self.group = group
         self._bus = bus
+        fetch_max_bytes = max(c.max_request_bytes, 52428800)
         self._consumer = bus._connect(
             KafkaConsumer,
             bootstrap_servers=bus._servers,
@@ -142,8 +143,9 @@ class KafkaSubscriber:
             heartbeat_interval_ms=max(1000, c.session_timeout_ms // 3),
             max_poll_interval_ms=c.max_poll_interval_ms,
             request_timeout_ms=max(c.request_timeout_ms, c.session_timeout_ms + 5000),
-            fetch_max_bytes=max(c.max_request_bytes, 52428800),
+            fetch_max_bytes=fetch_max_bytes,
             max_partition_fetch_bytes=c.max_request_bytes,
+            receive_message_max_bytes=fetch_max_bytes + 1024 * 1024,
             key_deserializer=lambda k: k.decode() if k is not None else None,
         )
         self._consumer.subscribe([bus.physical(t) for t in topics], listener=_Revocations(bus, on_revoke))
