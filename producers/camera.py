@@ -148,7 +148,8 @@ class CameraReader(threading.Thread):
             if self._file_t0 is None:
                 self._file_t0 = time.time() - capture.ts
             seq, ts = capture.index, self._file_t0 + capture.ts
-        return FrameMsg(self.camera.id, seq, ts, image.shape[1], image.shape[0], jpeg)
+        return FrameMsg(self.camera.id, seq, ts, image.shape[1], image.shape[0], jpeg,
+                        live=self.source.live or self.camera.realtime)
 
     def _count_rate(self) -> None:
         now = time.monotonic()

@@ -31,6 +31,10 @@ class FrameMsg:
     height: int
     jpeg: bytes
     id: str = ""
+    live: bool = False
+    """A live camera's frame, or a file's paced in real time: ``ts_capture`` is then the wall
+    clock at capture, and a stage that has fallen behind may skip costly work on stale frames
+    (schema 1.1; absent in 1.0 messages, which read as False)."""
 
     def __post_init__(self) -> None:
         self.id = self.id or message_id(self.camera, self.seq, "frame")

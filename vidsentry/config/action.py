@@ -39,6 +39,12 @@ class PoseConfig(Section):
                     "between report the people of the last pose pass, and the windows hold only real passes. The "
                     "pose model is the costliest stage: at 5/s a 10 fps 768x576 street camera with every stage on "
                     "keeps up on 2 CPU cores, at 10/s it does not (BENCHMARKS.md). Null: every frame.")
+    max_lag_s: float | None = Field(
+        2.0, gt=0, le=3600, title="Largest lag for a pose pass",
+        description="A live frame (a camera, or a file paced in real time) that reaches the stage more than this many "
+                    "seconds after capture, because the worker has fallen behind, gets the people of the last pose "
+                    "pass instead of a pass of its own: the worker catches up instead of answering ever later. "
+                    "Files read as fast as possible are never skipped. Null: never skip.")
     hog_upscale: float = Field(1.5, ge=1.0, le=4.0, title="HOG upscale",
                                description="hog-blazepose only: the frame is enlarged by this factor before the HOG "
                                            "detector, whose 64x128 window misses people shorter than ~128 px.")

@@ -13,6 +13,7 @@ ACTIONS = Counter("vidsentry_actions_total", "Tracks entering an action (counted
                   ["camera", "action"])
 CLASSIFY_SECONDS = Histogram("vidsentry_action_classify_seconds", "Action classification time per frame", ["model"],
                              buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25))
-SKIPPED_FRAMES = Counter("vidsentry_action_frames_between_passes_total",
-                         "Frames answered with the last pose pass (pose runs at most action.pose.max_fps per camera)",
-                         ["camera"])
+FRAMES_WITHOUT_POSE = Counter(
+    "vidsentry_action_frames_without_pose_total",
+    "Frames answered with the camera's last pose pass: reason rate (action.pose.max_fps) or stale (a live frame later "
+    "than action.pose.max_lag_s)", ["camera", "reason"])

@@ -4,9 +4,10 @@ Per frame: find every person's pose, join people to the camera's body tracks, ad
 person's keypoints to their track's window, then label every confirmed track from the
 windows of all the camera's tracks (fighting is a relation between tracks). Only people
 seen in this frame with a confirmed track are reported. Pose runs at most
-``action.pose.max_fps`` times a second per camera; a frame in between is answered with
-the people of the camera's last pose pass (it is still decoded: an unreadable frame is
-dead-lettered, never answered).
+``action.pose.max_fps`` times a second per camera, and not on live frames that arrive more
+than ``action.pose.max_lag_s`` late (a worker that fell behind catches up); such a frame is
+answered with the people of the camera's last pose pass (it is still decoded: an
+unreadable frame is dead-lettered, never answered).
 
 State is per camera (tracks, windows, last labels, last outputs) and is dropped on
 revoke: the next owner of a camera's partition starts fresh tracks with new ids.
@@ -27,7 +28,7 @@ from vidsentry.config.action import ActionConfig
 from vidsentry.config.models import Config
 from workers.action.classifier import UNKNOWN, ActionClassifier, ActionGuess, make_classifier
 from workers.action.keypoints import TrackWindow
-from workers.action.metrics import ACTIONS, CLASSIFY_SECONDS, PEOPLE_FOUND, PERSONS_TRACKED, POSE_SECONDS, SKIPPED_FRAMES
+from workers.action.metrics import ACTIONS, CLASSIFY_SECONDS, FRAMES_WITHOUT_POSE, PEOPLE_FOUND, PERSONS_TRACKED, POSE_SECONDS
 from workers.action.pose import PersonPose, PoseEstimator
 from workers.action.pose_factory import make_pose_estimator
 from workers.action.tracker import BodyTracker
@@ -78,10 +79,11 @@ class ActionStage:
         if remembered is not None:
             return remembered
         rgb = decode_frame(frame)
-        if self._between_passes(state, frame):
+        skip = self._skip_reason(state, frame)
+        if skip:
             last = state.last_pass
             output = ActionsMsg(frame.camera, frame.seq, frame.ts_capture, last.width, last.height, last.persons)
-            SKIPPED_FRAMES.labels(frame.camera).inc()
+            FRAMES_WITHOUT_POSE.labels(frame.camera, skip).inc()
         else:
             output = self._pose_pass(state, frame, rgb)
             state.last_pass = output
@@ -90,14 +92,20 @@ class ActionStage:
             state.outputs.popitem(last=False)
         return output
 
-    def _between_passes(self, state: CameraState, frame: FrameMsg) -> bool:
-        """True when the camera's last pose pass is more recent than the pose rate allows (10%
-        slack for capture jitter). A frame older than the last pass (replay) gets a pass."""
-        max_fps, last = self.config.pose.max_fps, state.last_pass
-        if max_fps is None or last is None:
-            return False
+    def _skip_reason(self, state: CameraState, frame: FrameMsg) -> str | None:
+        """Why this frame gets the last pass's people instead of a pass: ``rate`` when the
+        camera's last pass is more recent than the pose rate allows (10% slack for capture
+        jitter; a frame older than the last pass, a replay, gets a pass), ``stale`` when a
+        live frame arrives later than ``max_lag_s`` after capture."""
+        pose, last = self.config.pose, state.last_pass
+        if last is None:
+            return None
         since = frame.ts_capture - last.ts_capture
-        return 0 <= since < 0.9 / max_fps
+        if pose.max_fps is not None and 0 <= since < 0.9 / pose.max_fps:
+            return "rate"
+        if frame.live and pose.max_lag_s is not None and time.time() - frame.ts_capture > pose.max_lag_s:
+            return "stale"
+        return None
 
     def _pose_pass(self, state: CameraState, frame: FrameMsg, rgb: np.ndarray) -> ActionsMsg:
         height, width = rgb.shape[:2]

@@ -122,15 +122,19 @@ def test_file_in_fast_mode_is_lossless_under_backpressure(samples):
         if not runner.is_alive() and not batch:
             break
     assert [decode(r.value).seq for r in received] == list(range(120))
+    assert not any(decode(r.value).live for r in received), "read as fast as possible: stages never skip these"
     assert producer.status()["cameras"]["car"]["dropped"] == 0
 
 
 def test_realtime_pacing_follows_the_source_clock(samples):
-    started = time.monotonic()
+    started, started_wall = time.monotonic(), time.time()
     _, records = run_producer([CameraConfig(id="car", source=str(samples["carphone"]), fps=10, realtime=True)])
     elapsed = time.monotonic() - started
-    assert len(frames_of(records, "car")) == 40
+    frames = frames_of(records, "car")
+    assert len(frames) == 40
     assert elapsed >= 3.5, "120 frames at 30 fps last 4 s; real-time mode must not go faster"
+    assert all(f.live for f in frames), "paced like a camera: capture times are wall-clock times"
+    assert all(abs(f.ts_capture - (started_wall + (f.seq / 30))) < 1.0 for f in frames)
 
 
 @pytest.mark.parametrize("yaml_text, message", [

@@ -5,6 +5,7 @@ frames around it go through; per-camera state, retries and revoke; metric labels
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 
 import pytest
 from prometheus_client import REGISTRY
@@ -90,7 +91,8 @@ def test_a_retried_frame_gets_the_same_answer_and_is_not_tracked_twice(frames, m
 def test_pose_runs_at_most_max_fps_and_the_frames_between_get_the_last_people(frames, movenet):
     assert ActionConfig().pose.max_fps == 5.0
     def between_passes() -> float:
-        return REGISTRY.get_sample_value("vidsentry_action_frames_between_passes_total", {"camera": "street"}) or 0.0
+        return REGISTRY.get_sample_value("vidsentry_action_frames_without_pose_total",
+                                         {"camera": "street", "reason": "rate"}) or 0.0
 
     stage = stage_with(movenet, max_fps=5.0)
     skipped = between_passes()
@@ -106,6 +108,30 @@ def test_pose_runs_at_most_max_fps_and_the_frames_between_get_the_last_people(fr
 
     with pytest.raises(DecodeError):
         stage.process([FrameMsg("street", 10_000, frames[-1].ts_capture + 0.1, 768, 576, b"not a JPEG")])
+
+
+def test_live_frames_that_arrive_too_late_are_answered_without_a_pass(frames, movenet):
+    """A worker that fell behind a live camera catches up: frames captured more than
+    max_lag_s ago get the last pass's people; fresh ones and files' frames get passes."""
+    def without_pose(camera: str, reason: str) -> float:
+        return REGISTRY.get_sample_value("vidsentry_action_frames_without_pose_total",
+                                         {"camera": camera, "reason": reason}) or 0.0
+
+    now = time.time()
+    stale = [replace(f, camera="late", id="", live=True, ts_capture=now - 30 + 0.1 * i) for i, f in enumerate(frames)]
+    stage = stage_with(movenet)
+    assert stage.config.pose.max_lag_s == 2.0
+    out = stage.process(stale)
+    assert without_pose("late", "stale") == len(frames) - 1, "only the first frame (no pass yet) gets one"
+    assert all(m.persons == out[0].persons for m in out)
+
+    fresh = [replace(f, camera="on-time", id="", live=True, ts_capture=time.time() + 0.1 * i) for i, f in enumerate(frames)]
+    stage.process(fresh)
+    assert without_pose("on-time", "stale") == 0
+
+    old_file = [replace(f, camera="file", id="", live=False, ts_capture=now - 30 + 0.1 * i) for i, f in enumerate(frames)]
+    stage.process(old_file)
+    assert without_pose("file", "stale") == 0, "a file read as fast as possible is never skipped"
 
 
 def test_revoke_drops_every_cameras_tracks(frames, movenet):
