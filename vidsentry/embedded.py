@@ -258,7 +258,7 @@ class EmbeddedRun:
                 quiet_since = None
             elif quiet_since is None:
                 quiet_since = time.monotonic()
-            elif time.monotonic() - quiet_since > 1.0:
+            elif time.monotonic() - quiet_since > 0.3:
                 return
             time.sleep(0.1)
         log.warning("run: stages still had work when the drain time ran out")
