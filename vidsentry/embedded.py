@@ -121,6 +121,7 @@ class EmbeddedRun:
         recorder_runner = StageRunner(recorder, bus, [FRAMES, FACES, EMOTIONS, ACTIONS, EVENTS, DEADLETTER],
                                       config.runtime.model_copy(update={"batch_size": 64})).start()
         timings_before = _stage_seconds([r.stage.name for r in runners])
+        without_pose_before = _frames_without_pose([c.id for c in self.cameras])
         started = time.monotonic()
         cpu_before = _cpu_seconds()
         load_s = started - loading
@@ -163,6 +164,8 @@ class EmbeddedRun:
             "sources": [{"source": c.source, "camera": c.id, "frames": recorder.frames_seen.get(c.id, 0)} for c in self.cameras],
             "frames": analysed, "wall_s": wall, "fps": analysed / wall if wall else 0.0, "model_load_s": load_s,
             "dropped": sum(c["dropped"] for c in cameras.values()),
+            "frames_without_pose": {reason: count - without_pose_before[reason] for reason, count
+                                    in _frames_without_pose([c.id for c in self.cameras]).items()},
             "cpu_s": round(cpu_s, 2), "cpu_cores_used": round(cpu_s / wall, 2) if wall else 0.0,
             "peak_rss_mb": round(_peak_rss_mb(), 1),
         }
@@ -306,6 +309,13 @@ def _stop_on_ctrl_c(*stops: threading.Event) -> Callable[[], None]:
             signal.signal(sig, handler)
 
     return restore
+
+
+def _frames_without_pose(cameras: list[str]) -> dict[str, int]:
+    """Frames the action stage answered from its last pose pass, by reason (rate, stale)."""
+    return {reason: int(sum(REGISTRY.get_sample_value("vidsentry_action_frames_without_pose_total",
+                                                      {"camera": camera, "reason": reason}) or 0 for camera in cameras))
+            for reason in ("rate", "stale")}
 
 
 def _cpu_seconds() -> float:
