@@ -378,9 +378,9 @@ def render(clips: list[Clip], results: dict[tuple[str, str], list[Tally]], args:
             f"{clip.name} {statistics.median(b.cpu_s / t.cpu_s for t, b in zip(results[(clip.name, 'stages')], results[(clip.name, 'prototype')])):.1f}x"
             for clip in clips) + ".",
         "",
-        "The embedded run's wall time ends only after every stage has been idle for a second (how `vidsentry run` "
-        "knows it has drained); without that second its median fps would be " + ", ".join(
-            f"{clip.name} {median(results[(clip.name, 'embedded')], lambda t: t.frames / max(t.wall_s - 1.0, 1e-3)):.1f}"
+        "The embedded run's wall time ends only after every stage has been idle for 0.3 s (how `vidsentry run` "
+        "knows it has drained); without that wait its median fps would be " + ", ".join(
+            f"{clip.name} {median(results[(clip.name, 'embedded')], lambda t: t.frames / max(t.wall_s - 0.3, 1e-3)):.1f}"
             for clip in clips) + ".",
         "",
         "Stage time per frame inside the embedded run (its summary.json timings, ms per message, median; the stages "
@@ -422,7 +422,7 @@ def _method(clips: list[Clip], args: argparse.Namespace) -> list[str]:
         "* **vidsentry (b)**: `EmbeddedRun(RunOptions(sources=[clip], fps=<the clip's native fps>, progress=False, "
         "gallery=<that gallery file>), Config())` - producer, face, emotion and action stages, aggregator and recorder "
         "on the in-memory bus, each on its own thread. fps and ms / frame come from its `summary.json` (frames "
-        "analysed / `wall_s`: from the producer's start until every stage has drained, which includes a quiet second "
+        "analysed / `wall_s`: from the producer's start until every stage has drained, which includes 0.3 s of quiet "
         "the run waits for before it stops; model loading, the annotated video and the report are outside it). "
         + ("With `--frames` the run reads a folder of the clip's first frames saved as PNG (lossless, the same "
            "pixels), the others read the clip. " if args.frames else "")
