@@ -10,6 +10,7 @@ from prometheus_client import REGISTRY
 import aggregator.metrics  # noqa: F401
 import producers.metrics  # noqa: F401
 import vidsentry.metrics  # noqa: F401
+import workers.action.metrics  # noqa: F401
 
 DEPLOY = Path(__file__).resolve().parents[3] / "deploy"
 SUFFIXES = ("_bucket", "_sum", "_count", "_total", "_created")
