@@ -39,7 +39,7 @@ class Producer:
     def start(self) -> Producer:
         self._publisher = self.bus.publisher()
         for camera in self.cameras:
-            lossless = not camera.realtime and not _is_live(camera)
+            lossless = not paced_like_a_camera(camera)
             buffer = FrameBuffer(camera.id, self.settings.buffer_frames, lossless)
             reader = CameraReader(camera, self.settings, buffer, self.stop_event, self.source_factory)
             self.buffers[camera.id] = buffer
@@ -134,5 +134,7 @@ class Producer:
         return all(not r.is_alive() for r in self.readers.values()) and not any(len(b) for b in self.buffers.values())
 
 
-def _is_live(camera: CameraConfig) -> bool:
-    return camera.source.isdigit() or bool(STREAM_SCHEMES.match(camera.source))
+def paced_like_a_camera(camera: CameraConfig) -> bool:
+    """A live source, or a file played in real time: its frames are stamped with the wall
+    clock, and when the pipeline falls behind the oldest are dropped rather than waited for."""
+    return camera.realtime or camera.source.isdigit() or bool(STREAM_SCHEMES.match(camera.source))

@@ -20,7 +20,7 @@ from pathlib import Path
 from prometheus_client import REGISTRY
 
 from aggregator.role import build_aggregator
-from producers.producer import Producer
+from producers.producer import Producer, paced_like_a_camera
 from schemas import ALL_TOPICS, FacesMsg, FrameMsg
 from schemas.topics import ACTIONS, DEADLETTER, EMOTIONS, EVENTS, FACES, FRAMES
 from vidsentry.bus.memory import InMemoryBus
@@ -112,8 +112,7 @@ class EmbeddedRun:
         loading = time.monotonic()
         bus = InMemoryBus(partitions=1, max_backlog=config.bus.memory.max_backlog, publish_timeout_s=0.5)
         bus.create_topics(ALL_TOPICS)
-        wall_clock = options.realtime or any(not Path(c.source).exists() for c in self.cameras)
-        recorder = Recorder(staging / "events.jsonl", measure_latency=wall_clock)
+        recorder = Recorder(staging / "events.jsonl", measure_latency=any(map(paced_like_a_camera, self.cameras)))
         aggregator = build_aggregator(config, alerts_file=None if config.redis.url else staging / "alerts.jsonl")
         stage_specs = self.stage_factory(config) + [(aggregator, [FACES, EMOTIONS, ACTIONS], None)]
         runners = [StageRunner(stage, bus, topics, config.runtime, expect=expect).start()
