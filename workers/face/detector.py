@@ -57,15 +57,14 @@ def _import_face_detection():
     """
     import sys
 
-    if "tensorflow" in sys.modules:
-        from mediapipe.python.solutions import face_detection
-
-        return face_detection
-    sys.modules["tensorflow"] = None
+    blocked = "tensorflow" not in sys.modules
+    if blocked:
+        sys.modules["tensorflow"] = None
     try:
         from mediapipe.python.solutions import face_detection
     finally:
-        del sys.modules["tensorflow"]
+        if blocked:
+            del sys.modules["tensorflow"]
     return face_detection
 
 
