@@ -184,7 +184,7 @@ def main() -> None:
 
 def render(rows: list, stage_rows: dict[int, float], labels: tuple[str, ...], probs: np.ndarray, n_faces: int,
            tf_version: str) -> str:
-    cpu = _cpu_name()
+    cpu = cpu_name()
     lines = [
         "# Emotion model: runtimes measured",
         "",
@@ -232,7 +232,7 @@ def render(rows: list, stage_rows: dict[int, float], labels: tuple[str, ...], pr
     return "\n".join(lines)
 
 
-def _cpu_name() -> str:
+def cpu_name() -> str:
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
             if line.startswith("model name"):

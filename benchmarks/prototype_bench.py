@@ -31,9 +31,11 @@ from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import cv2  # noqa: E402
 import numpy as np  # noqa: E402
+from emotion_bench import cpu_name  # noqa: E402
 
 from producers.encoder import encode_jpeg, shrink  # noqa: E402
 from schemas import FrameMsg  # noqa: E402
@@ -339,7 +341,7 @@ def render(clips: list[Clip], results: dict[tuple[str, str], list[Tally]], args:
     lines = [
         "# The research prototype vs vidsentry, same clips, same run",
         "",
-        f"Produced by `.venv/bin/{command} --write benchmarks/prototype.md` on {_cpu_name()}, {os.cpu_count()} cores "
+        f"Produced by `.venv/bin/{command} --write benchmarks/prototype.md` on {cpu_name()}, {os.cpu_count()} cores "
         f"(shared with other work: load average {load_before[0]:.1f} at the start, {load_after[0]:.1f} at the end), "
         f"Python {platform.python_version()}, OpenCV {cv2.__version__}, TensorFlow {tf.__version__}. "
         f"{'Whole clips' if not args.frames else f'The first {args.frames} frames of each clip'}, every frame "
@@ -437,16 +439,6 @@ def _method(clips: list[Clip], args: argparse.Namespace) -> list[str]:
         "inside a call.",
         "",
     ]
-
-
-def _cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
 
 
 if __name__ == "__main__":
