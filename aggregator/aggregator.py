@@ -24,6 +24,7 @@ from aggregator.zones import zones_containing
 from schemas import EMOTION_LABELS, ActionsMsg, EmotionsMsg, EventMsg, Face, FacesMsg, Message, PersonAction
 from vidsentry.config.aggregator import AggregatorConfig
 from vidsentry.config.cameras import Zone
+from vidsentry.privacy import blur_jpeg, blurs
 from vidsentry.smoothing import ema_update
 
 log = logging.getLogger(__name__)
@@ -269,7 +270,7 @@ class AggregatorStage:
 
     def _emit(self, alerts: list[Alert]) -> None:
         for alert in alerts:
-            snapshot = self.snapshots.get(alert.subject, (0, None))[1]
+            snapshot = self._shown_snapshot(alert, self.snapshots.get(alert.subject, (0, None))[1])
             alert.emitted = round(time.time(), 3)
             for sink in self.sinks:
                 sink.emit(alert, snapshot)
@@ -278,6 +279,20 @@ class AggregatorStage:
                 ALERT_LATENCY.observe(max(0.0, alert.emitted - alert.ts))
             log.info("alert %s %s %s on %s: %s", alert.status, alert.severity, alert.rule, alert.camera, alert.subject)
             self.alerts_emitted.append(alert)
+
+    def _shown_snapshot(self, alert: Alert, snapshot: bytes | None) -> bytes | None:
+        """The snapshot as the sinks may keep it: blurred when ``blur_snapshots`` says so for
+        this person; dropped when it must be blurred but cannot be decoded."""
+        if snapshot is None or not blurs(self.config.blur_snapshots, self._identity(alert)):
+            return snapshot
+        blurred = blur_jpeg(snapshot)
+        if blurred is None:
+            log.warning("alert %s: the snapshot cannot be decoded to blur it; it is not kept", alert.id)
+        return blurred
+
+    def _identity(self, alert: Alert) -> str | None:
+        person = self.persons.get(alert.subject)
+        return person.identity if person is not None else (alert.person or {}).get("identity")
 
     def _events(self) -> list[EventMsg]:
         events = []

@@ -9,6 +9,7 @@ import queue
 import threading
 import time
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
 
@@ -16,9 +17,16 @@ import redis
 
 from aggregator.incidents import Alert
 from aggregator.metrics import WEBHOOK_FAILURES
+from aggregator.snapshot_files import SnapshotFolder
+from vidsentry.redact import redact_data, redact_url
 from vidsentry.runtime import Retryable
 
 log = logging.getLogger(__name__)
+
+
+def alert_payload(alert: Alert) -> dict:
+    """What leaves the aggregator for an alert: its fields, with any credential masked."""
+    return redact_data(alert.to_json())
 
 
 class AlertSink(Protocol):
@@ -43,9 +51,9 @@ class RedisAlertSink:
             if snapshot is not None:
                 alert.snapshot = f"{self.prefix}:snapshot:{alert.id}"
                 self.r.set(alert.snapshot, snapshot, ex=self.snapshot_ttl_s)
-            body = json.dumps(alert.to_json())
-            self.r.xadd(self.stream, {"id": alert.id, "rule": alert.rule, "severity": alert.severity,
-                                      "status": alert.status, "camera": alert.camera, "subject": alert.subject,
+            payload = alert_payload(alert)
+            body = json.dumps(payload)
+            self.r.xadd(self.stream, {**{k: payload[k] for k in ("id", "rule", "severity", "status", "camera", "subject")},
                                       "ts": f"{alert.ts:.3f}", "alert": body}, maxlen=self.maxlen, approximate=True)
             self.r.publish(self.channel, body)
         except (redis.ConnectionError, redis.TimeoutError) as exc:
@@ -56,23 +64,26 @@ class RedisAlertSink:
 
 
 class FileAlertSink:
-    """alerts.jsonl plus snapshots/<alert id>.jpg beside it (embedded mode without Redis)."""
+    """alerts.jsonl plus snapshots/<alert id>.jpg beside it (embedded mode without Redis),
+    the snapshots kept within ``max_snapshots`` files and ``max_snapshot_age_s``."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, max_snapshots: int = 1000, max_snapshot_age_s: float = 7 * 86400,
+                 clock: Callable[[], float] = time.time) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.snapshots = self.path.parent / "snapshots"
+        self.snapshots = SnapshotFolder(self.path.parent / "snapshots", max_snapshots, max_snapshot_age_s, clock)
         self._file = open(self.path, "a", buffering=1)
 
     def emit(self, alert: Alert, snapshot: bytes | None) -> None:
         if snapshot is not None:
-            self.snapshots.mkdir(exist_ok=True)
-            target = self.snapshots / f"{alert.id}-{alert.status}.jpg"
-            target.write_bytes(snapshot)
-            alert.snapshot = str(target.relative_to(self.path.parent))
-        self._file.write(json.dumps(alert.to_json()) + "\n")
+            target = self.snapshots.write(f"{alert.id}-{alert.status}.jpg", snapshot)
+            alert.snapshot = str(target.relative_to(self.path.parent)) if target is not None else None
+        else:
+            self.snapshots.prune()
+        self._file.write(json.dumps(alert_payload(alert)) + "\n")
 
     def close(self) -> None:
+        self.snapshots.prune()
         self._file.close()
 
 
@@ -89,7 +100,7 @@ class WebhookSink:
         self._thread.start()
 
     def emit(self, alert: Alert, snapshot: bytes | None) -> None:
-        body = alert.to_json()
+        body = alert_payload(alert)
         while True:
             try:
                 self._queue.put_nowait(body)
@@ -123,5 +134,5 @@ class WebhookSink:
             time.sleep(delay)
             delay *= 2
         WEBHOOK_FAILURES.labels("gave_up").inc()
-        log.warning("webhook %s: gave up on alert %s after %d attempts", self.url, body["id"], self.retries + 1)
+        log.warning("webhook %s: gave up on alert %s after %d attempts", redact_url(self.url), body["id"], self.retries + 1)
         return False

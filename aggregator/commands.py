@@ -19,7 +19,9 @@ def _redis(ctx: typer.Context) -> tuple[redis.Redis, str]:
     config = state.config()
     if not config.redis.url:
         fail("redis.url is not set (VIDSENTRY_REDIS__URL=redis://host:port/0)")
-    return redis.Redis.from_url(config.redis.url, socket_connect_timeout=5), config.aggregator.redis_prefix
+    from vidsentry.redis_client import redis_client
+
+    return redis_client(config.redis, socket_connect_timeout=5), config.aggregator.redis_prefix
 
 
 def _clock(ts: float) -> str:

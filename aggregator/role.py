@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-
-import redis
 
 from aggregator.aggregator import AggregatorStage
 from aggregator.alerts import AlertSink, FileAlertSink, RedisAlertSink, WebhookSink
@@ -14,6 +13,7 @@ from aggregator.state import MemoryStore
 from schemas.topics import ACTIONS, EMOTIONS, FACES
 from vidsentry.config import Config
 from vidsentry.config.cameras import load_cameras
+from vidsentry.redis_client import check_redis_access, redis_client
 
 INPUT_TOPICS = [FACES, EMOTIONS, ACTIONS]
 
@@ -25,18 +25,24 @@ def build_aggregator(config: Config, alerts_file: Path | None = None) -> Aggrega
     zones = {c.id: c.zones for c in load_cameras(settings.cameras).cameras} if settings.cameras else {}
     sinks: list[AlertSink] = []
     if config.redis.url:
-        client = redis.Redis.from_url(config.redis.url, socket_timeout=5, socket_connect_timeout=5, health_check_interval=30)
+        client = redis_client(config.redis, socket_timeout=5, socket_connect_timeout=5, health_check_interval=30)
+        check_redis_access(client, config.redis)  # a refused login fails the start; an outage is retried later
         store = RedisStore(client, settings.redis_prefix, settings.person_ttl_s)
-        sinks.append(RedisAlertSink(client, settings.redis_prefix, settings.alerts_maxlen))
+        sinks.append(RedisAlertSink(client, settings.redis_prefix, settings.alerts_maxlen, settings.snapshot_ttl_s))
     else:
         if alerts_file is None:
             raise ValueError("the aggregator needs redis.url (VIDSENTRY_REDIS__URL) outside embedded mode")
         store = MemoryStore()
     if alerts_file is not None:
-        sinks.append(FileAlertSink(alerts_file))
+        sinks.append(FileAlertSink(alerts_file, settings.snapshot_files_max, settings.snapshot_files_max_age_s))
     if settings.webhook_url:
         sinks.append(WebhookSink(settings.webhook_url, settings.webhook_retries))
     return AggregatorStage(rules, store, sinks, settings, zones)
+
+
+def readiness_checks(stage: AggregatorStage) -> dict[str, Callable[[], object]]:
+    """For /readyz: the aggregator is not ready while its Redis does not answer a PING."""
+    return {"redis": stage.store.r.ping} if isinstance(stage.store, RedisStore) else {}
 
 
 def serve(config: Config) -> None:
@@ -44,6 +50,6 @@ def serve(config: Config) -> None:
 
     stage = build_aggregator(config)
     try:
-        serve_stage(stage, config, INPUT_TOPICS)
+        serve_stage(stage, config, INPUT_TOPICS, checks=readiness_checks(stage))
     finally:
         stage.close()

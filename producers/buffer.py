@@ -33,7 +33,7 @@ class FrameBuffer:
             dropped_one = len(self._frames) >= self.capacity
             if dropped_one:
                 self._frames.popleft()
-                self._count_drop()
+                self.count_drop()
             self._frames.append(frame)
             BUFFERED.labels(self.camera).set(len(self._frames))
             return not dropped_one
@@ -50,12 +50,12 @@ class FrameBuffer:
         buffer filled up meanwhile, that frame is the oldest and is the one dropped."""
         with self._cond:
             if not self.lossless and len(self._frames) >= self.capacity:
-                self._count_drop()
+                self.count_drop()
                 return False
             self._frames.appendleft(frame)
             return True
 
-    def _count_drop(self) -> None:
+    def count_drop(self) -> None:
         self.dropped += 1
         FRAMES.labels(self.camera, "dropped").inc()
 

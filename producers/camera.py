@@ -25,7 +25,8 @@ SourceFactory = Callable[[CameraConfig, ProducerSettings], FrameSource]
 
 
 def default_source(camera: CameraConfig, settings: ProducerSettings) -> FrameSource:
-    return open_source(camera.id, camera.source, camera.fps, settings.open_timeout_s, settings.read_timeout_s)
+    return open_source(camera.id, camera.source, camera.fps, settings.open_timeout_s, settings.read_timeout_s,
+                       camera.max_pixels)
 
 
 class CameraState(str, enum.Enum):
@@ -44,12 +45,15 @@ class CameraStatus:
     captured: int = 0
     published: int = 0
     reconnects: int = 0
+    skipped_images: int = 0
+    """Images of an image folder that could not be used (unreadable, or too large to shrink)."""
     fps: float = 0.0
     rate_window: list[float] = field(default_factory=list, repr=False)
 
     def as_dict(self) -> dict:
         return {"state": self.state.value, "error": self.error, "captured": self.captured,
-                "published": self.published, "reconnects": self.reconnects, "fps": round(self.fps, 2)}
+                "published": self.published, "reconnects": self.reconnects, "skipped_images": self.skipped_images,
+                "fps": round(self.fps, 2)}
 
 
 class CameraReader(threading.Thread):
@@ -117,6 +121,7 @@ class CameraReader(threading.Thread):
             unreadable = self.source.skipped() - self._unreadable
             if unreadable > 0:
                 self._unreadable += unreadable
+                self.status.skipped_images += unreadable
                 FRAMES.labels(self.camera.id, "unreadable").inc(unreadable)
             if capture is None:
                 return True

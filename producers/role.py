@@ -23,7 +23,8 @@ def serve_producer(cameras: CamerasFile, config: Config) -> dict[str, str]:
     bus.create_topics(ALL_TOPICS)
     producer = Producer(cameras.cameras, cameras.producer, bus).start()
     stop_on_signals(producer.stop_event)
-    metrics = MetricsServer(config.metrics.host, config.metrics.port, producer.status).start() if config.metrics.enabled else None
+    metrics = (MetricsServer(config.metrics.host, config.metrics.port, producer.status, producer.ready).start()
+               if config.metrics.enabled else None)
     log.info("producer: %d camera(s) -> frames on the %s bus", len(cameras.cameras), config.bus.kind)
     UP.labels("producer").set(1)
     try:
@@ -34,6 +35,6 @@ def serve_producer(cameras: CamerasFile, config: Config) -> dict[str, str]:
             metrics.stop()
         bus.close()
     for camera, status in producer.status()["cameras"].items():
-        log.info("camera %s: %s, %d captured, %d published, %d dropped", camera, status["state"], status["captured"],
-                 status["published"], status["dropped"])
+        log.info("camera %s: %s, %d captured, %d published, %d dropped%s", camera, status["state"], status["captured"],
+                 status["published"], status["dropped"], f", {status['spooled']} left in the spool" if status["spooled"] else "")
     return producer.failures()

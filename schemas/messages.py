@@ -171,6 +171,9 @@ class DeadLetterMsg:
     original: bytes
     original_key: str | None = None
     id: str = ""
+    original_size: int | None = None
+    """Bytes of the value as it arrived; None for a null value (a tombstone). Larger than
+    ``len(original)`` when the original was cut to fit the dead-letter topic (schema 1.2)."""
 
     def __post_init__(self) -> None:
         self.id = self.id or f"{self.topic}:{self.partition}:{self.offset}:{self.stage}"

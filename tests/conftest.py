@@ -14,6 +14,9 @@ from vidsentry.bus.kafka import KafkaBus
 from vidsentry.bus.memory import InMemoryBus
 from vidsentry.config import KafkaConfig
 from vidsentry.devservices import LocalKafka, LocalRedis
+from vidsentry.devtls import TlsFiles, make_certificates
+
+pytest_plugins = ["tests.reliability"]
 
 CACHE_ROOT = Path(os.environ.get("VIDSENTRY_MODELS__CACHE_DIR", "~/.cache/vidsentry")).expanduser()
 
@@ -35,6 +38,38 @@ def kafka_server(services_dir: Path) -> Iterator[LocalKafka]:
 @pytest.fixture(scope="session")
 def redis_server(services_dir: Path) -> Iterator[LocalRedis]:
     server = LocalRedis(services_dir / "redis")
+    try:
+        yield server.start()
+    finally:
+        server.stop(timeout_s=5)
+
+
+SCRAM_USER, SCRAM_PASSWORD = "alice", "alice-Scram-0123"
+REDIS_PASSWORD = "default-Redis-0123"
+REDIS_USER, REDIS_USER_PASSWORD = "aggregator", "aggregator-Redis-0123"
+
+
+@pytest.fixture(scope="session")
+def tls_files(services_dir: Path) -> TlsFiles:
+    """A throwaway CA with a server and a client certificate for 127.0.0.1."""
+    return make_certificates(services_dir / "tls")
+
+
+@pytest.fixture(scope="session")
+def secure_kafka_server(services_dir: Path, tls_files: TlsFiles) -> Iterator[LocalKafka]:
+    """A second broker, started only by the security tests: SCRAM-SHA-256/512 and PLAIN logins for
+    SCRAM_USER on ``sasl_bootstrap_servers``, mutual TLS on ``ssl_bootstrap_servers``."""
+    server = LocalKafka(services_dir / "kafka-secure", scram_users={SCRAM_USER: SCRAM_PASSWORD}, tls=tls_files)
+    try:
+        yield server.start()
+    finally:
+        server.stop(timeout_s=5)
+
+
+@pytest.fixture(scope="session")
+def secure_redis_server(services_dir: Path) -> Iterator[LocalRedis]:
+    """Redis with ``requirepass`` REDIS_PASSWORD and the ACL user REDIS_USER."""
+    server = LocalRedis(services_dir / "redis-secure", password=REDIS_PASSWORD, users={REDIS_USER: REDIS_USER_PASSWORD})
     try:
         yield server.start()
     finally:

@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 from vidsentry.bus import Record, Subscriber
 
 
-def drain(subscribers: Sequence[Subscriber], count: int, timeout_s: float = 30.0,
+def drain(subscribers: Sequence[Subscriber], count: int, timeout_s: float = 60.0,
           commit: bool = True) -> list[list[Record]]:
     """Poll every subscriber in turn until ``count`` records arrived in total (or time runs out)."""
     got: list[list[Record]] = [[] for _ in subscribers]
@@ -22,7 +22,7 @@ def drain(subscribers: Sequence[Subscriber], count: int, timeout_s: float = 30.0
     return got
 
 
-def wait_until(condition: Callable[[], bool], timeout_s: float = 30.0, poll: Callable[[], object] | None = None) -> bool:
+def wait_until(condition: Callable[[], bool], timeout_s: float = 60.0, poll: Callable[[], object] | None = None) -> bool:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if poll:

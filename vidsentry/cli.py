@@ -6,12 +6,13 @@ import json
 import logging
 import sys
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Literal, Optional
 
 import typer
 
 from vidsentry import __version__
 from vidsentry.config import Config, ConfigError, load_config
+from vidsentry.redact import install_log_redaction, install_traceback_redaction, redact_data, redact_text
 
 app = typer.Typer(help="vidsentry: who is in view, how they seem to feel, what they are doing, across many cameras.",
                   no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False)
@@ -45,7 +46,7 @@ state = State()
 
 
 def fail(message: str, code: int = 2) -> None:
-    typer.secho(f"error: {message}", err=True, fg=typer.colors.RED)
+    typer.secho(f"error: {redact_text(message)}", err=True, fg=typer.colors.RED)
     raise typer.Exit(code)
 
 
@@ -63,6 +64,8 @@ def main_options(
 ) -> None:
     logging.basicConfig(level=getattr(logging, log_level.upper(), logging.INFO),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    install_log_redaction()
+    install_traceback_redaction()
     logging.getLogger("kafka").setLevel(logging.WARNING)
     state.config_path = config
 
@@ -164,7 +167,9 @@ def run(
     realtime: Annotated[bool, typer.Option(help="Play files at their own pace, like cameras (default: as fast as possible).")] = False,
     fps: Annotated[float, typer.Option(help="Frames per second analysed per source.")] = 10.0,
     max_side: Annotated[int, typer.Option(help="Frames are shrunk to this longest side before analysis.")] = 768,
-    blur_faces: Annotated[bool, typer.Option(help="Blur faces in the annotated video (privacy).")] = False,
+    blur_faces: Annotated[Literal["none", "all", "unknown"], typer.Option(
+        help="Blur faces in the annotated video and alert snapshots: all, or unknown (everyone not identified as a "
+             "known person: known people stay visible, strangers are blurred).")] = "none",
 ) -> None:
     """Embedded mode: the whole pipeline in one process on the in-memory bus.
 
@@ -187,7 +192,7 @@ def demo(out: Annotated[Path, typer.Option(help="Folder for the outputs.")] = Pa
     except FetchError as exc:
         fail(str(exc), code=1)
     typer.echo("demo on " + ", ".join(videos))
-    _run_embedded(videos, out, None, None, None, False, 10.0, 768, False)
+    _run_embedded(videos, out, None, None, None, False, 10.0, 768, "none")
 
 
 def _run_embedded(sources, out, gallery, rules, redis_url, realtime, fps, max_side, blur_faces) -> None:
@@ -287,8 +292,8 @@ def _show_status(cache, as_json: bool) -> None:
 
 @config_app.command("show")
 def config_show() -> None:
-    """Print the effective configuration (defaults + file + environment) as JSON."""
-    typer.echo(state.config().model_dump_json(indent=2))
+    """Print the effective configuration (defaults + file + environment) as JSON, secrets masked."""
+    typer.echo(json.dumps(redact_data(state.config().model_dump(mode="json")), indent=2))
 
 
 @config_app.command("check")
@@ -367,7 +372,14 @@ _add_stage_commands()
 
 
 def main() -> None:
-    app()
+    from vidsentry.bus import BusError
+    from vidsentry.redis_client import RedisAccessError
+
+    try:
+        app()
+    except (BusError, RedisAccessError) as exc:  # a role that cannot reach or log in to Kafka or Redis at start
+        typer.secho(f"error: {redact_text(str(exc))}", err=True, fg=typer.colors.RED)
+        sys.exit(1)
 
 
 if __name__ == "__main__":

@@ -15,8 +15,11 @@ import socket
 import subprocess
 import time
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+
+from vidsentry.devtls import TlsFiles
 
 KAFKA_PROJECT = Path(__file__).resolve().parents[1] / "deploy" / "local" / "kafka"
 
@@ -73,13 +76,21 @@ class LocalServer:
 
 
 class LocalRedis(LocalServer):
-    def __init__(self, state_dir: Path, port: int | None = None) -> None:
+    """``password`` is the default user's (``requirepass``); ``users`` are extra ACL users with
+    every right (name -> password); ``tls`` serves TLS only, with the port in ``url``."""
+
+    def __init__(self, state_dir: Path, port: int | None = None, password: str | None = None,
+                 users: Mapping[str, str] | None = None, tls: TlsFiles | None = None) -> None:
         super().__init__("redis", Path(state_dir))
         self.port = port or free_port()
+        self.password = password
+        self.users = dict(users or {})
+        self.tls = tls
 
     @property
     def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
+        """Without credentials: a client gives them as settings."""
+        return f"{'rediss' if self.tls else 'redis'}://127.0.0.1:{self.port}/0"
 
     def start(self, timeout_s: float = 20.0) -> LocalRedis:
         binary = shutil.which("redis-server")
@@ -87,11 +98,11 @@ class LocalRedis(LocalServer):
             raise ServiceError("redis-server not found: install it with `apt-get install -y redis-server` (Debian)")
         data = self.state_dir / "redis-data"
         data.mkdir(parents=True, exist_ok=True)
-        self._spawn([binary, "--bind", "127.0.0.1", "--port", str(self.port), "--dir", str(data),
+        self._spawn([binary, *self._secure_options(), "--bind", "127.0.0.1", "--dir", str(data),
                      "--save", "", "--appendonly", "yes", "--protected-mode", "yes"], "redis.log")
         import redis
 
-        client = redis.Redis.from_url(self.url, socket_timeout=1)
+        client = redis.Redis.from_url(self.url, socket_timeout=1, **self._client_credentials())
         deadline = time.monotonic() + timeout_s
         while True:
             self._check_alive()
@@ -103,16 +114,58 @@ class LocalRedis(LocalServer):
                     raise ServiceError(f"redis did not answer on port {self.port} within {timeout_s}s") from None
                 time.sleep(0.1)
 
+    def _secure_options(self) -> list[str]:
+        """The port options, and a config file (not argv, which ``ps`` shows) with the passwords."""
+        ports = ["--port", str(self.port)]
+        if self.tls:
+            ports = ["--port", "0", "--tls-port", str(self.port), "--tls-cert-file", str(self.tls.server_cert),
+                     "--tls-key-file", str(self.tls.server_key), "--tls-ca-cert-file", str(self.tls.ca),
+                     "--tls-auth-clients", "no"]
+        if not self.password and not self.users:
+            return ports
+        lines = [f"requirepass {self.password}"] if self.password else []
+        lines += [f"user {name} on >{password} ~* &* +@all" for name, password in self.users.items()]
+        conf = self.state_dir / "redis-auth.conf"
+        conf.touch(mode=0o600)
+        conf.write_text("\n".join(lines) + "\n")
+        return [str(conf), *ports]
+
+    def _client_credentials(self) -> dict[str, object]:
+        options: dict[str, object] = {"ssl_ca_certs": str(self.tls.ca)} if self.tls else {}
+        if self.password:
+            options["password"] = self.password
+        elif self.users:
+            options["username"], options["password"] = next(iter(self.users.items()))
+        return options
+
 
 class LocalKafka(LocalServer):
-    def __init__(self, state_dir: Path, port: int | None = None, controller_port: int | None = None) -> None:
+    """``scram_users`` (name -> password) adds a SASL_PLAINTEXT listener on ``sasl_port`` with
+    SCRAM-SHA-256, SCRAM-SHA-512 and PLAIN for them; ``tls`` adds an SSL listener on ``ssl_port``
+    that requires a client certificate signed by ``tls.ca``. The PLAINTEXT listener on ``port``
+    stays (brokers and ``wait_for_broker`` use it)."""
+
+    def __init__(self, state_dir: Path, port: int | None = None, controller_port: int | None = None,
+                 scram_users: Mapping[str, str] | None = None, tls: TlsFiles | None = None) -> None:
         super().__init__("kafka", Path(state_dir))
         self.port = port or free_port()
         self.controller_port = controller_port or free_port()
+        self.scram_users = dict(scram_users or {})
+        self.tls = tls
+        self.sasl_port = free_port() if self.scram_users else None
+        self.ssl_port = free_port() if tls else None
 
     @property
     def bootstrap_servers(self) -> str:
         return f"127.0.0.1:{self.port}"
+
+    @property
+    def sasl_bootstrap_servers(self) -> str:
+        return f"127.0.0.1:{self.sasl_port}"
+
+    @property
+    def ssl_bootstrap_servers(self) -> str:
+        return f"127.0.0.1:{self.ssl_port}"
 
     def start(self, timeout_s: float = 90.0) -> LocalKafka:
         classpath = f"{ensure_kafka_jars()}/*"
@@ -122,11 +175,14 @@ class LocalKafka(LocalServer):
         data = self.state_dir / "kafka-data"
         props = self.state_dir / "server.properties"
         props.parent.mkdir(parents=True, exist_ok=True)
-        props.write_text(_kafka_properties(self.port, self.controller_port, data))
+        props.touch(mode=0o600)
+        props.write_text(_kafka_properties(self.port, self.controller_port, data) + _secure_kafka_properties(self))
         if not (data / "meta.properties").exists():
+            scram = [f"--add-scram=SCRAM-SHA-{bits}=[name={name},password={password}]"
+                     for name, password in self.scram_users.items() for bits in (256, 512)]
             subprocess.run([java, "-cp", classpath, "-Dlog4j.configuration=file:" + str(KAFKA_PROJECT / "log4j.properties"),
                             "kafka.tools.StorageTool", "format", "-t", uuid.uuid4().hex[:22].ljust(22, "A"),
-                            "-c", str(props)], check=True, capture_output=True)
+                            "-c", str(props), *scram], check=True, capture_output=True)
         self._spawn([java, "-Xms256m", "-Xmx768m", "-XX:+UseG1GC", "-Djava.awt.headless=true",
                      f"-Dlog4j.configuration=file:{KAFKA_PROJECT / 'log4j.properties'}",
                      "-cp", classpath, "kafka.Kafka", str(props)], "kafka.log")
@@ -179,6 +235,42 @@ def _kafka_properties(port: int, controller_port: int, data: Path) -> str:
         "auto.create.topics.enable=false",
         "message.max.bytes=8388608",
         "log.retention.hours=24",
+        "",
+    ])
+
+
+def _secure_kafka_properties(kafka: LocalKafka) -> str:
+    """The SASL and SSL listeners, appended after ``_kafka_properties`` (a later key wins)."""
+    listeners = {"PLAINTEXT": ("PLAINTEXT", kafka.port)}
+    lines = []
+    if kafka.scram_users:
+        listeners["SASL"] = ("SASL_PLAINTEXT", kafka.sasl_port)
+        plain_users = " ".join(f'user_{name}="{password}"' for name, password in kafka.scram_users.items())
+        lines += [
+            "sasl.enabled.mechanisms=SCRAM-SHA-256,SCRAM-SHA-512,PLAIN",
+            "listener.name.sasl.scram-sha-256.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;",
+            "listener.name.sasl.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;",
+            f"listener.name.sasl.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required {plain_users};",
+        ]
+    if kafka.tls:
+        listeners["SSL"] = ("SSL", kafka.ssl_port)
+        lines += [
+            "listener.name.ssl.ssl.keystore.type=PEM",
+            f"listener.name.ssl.ssl.keystore.location={kafka.tls.server_keystore}",
+            f"listener.name.ssl.ssl.key.password={kafka.tls.key_password}",
+            "listener.name.ssl.ssl.truststore.type=PEM",
+            f"listener.name.ssl.ssl.truststore.location={kafka.tls.ca}",
+            "listener.name.ssl.ssl.client.auth=required",
+        ]
+    if len(listeners) == 1:
+        return ""
+    bound = ",".join(f"{name}://127.0.0.1:{port}" for name, (_, port) in listeners.items())
+    protocols = ",".join(f"{name}:{protocol}" for name, (protocol, _) in listeners.items())
+    return "\n".join([
+        f"listeners={bound},CONTROLLER://127.0.0.1:{kafka.controller_port}",
+        f"advertised.listeners={bound}",
+        f"listener.security.protocol.map={protocols},CONTROLLER:PLAINTEXT",
+        *lines,
         "",
     ])
 

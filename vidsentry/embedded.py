@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from prometheus_client import REGISTRY
 
@@ -26,7 +27,9 @@ from schemas.topics import ACTIONS, DEADLETTER, EMOTIONS, EVENTS, FACES, FRAMES
 from vidsentry.bus.memory import InMemoryBus
 from vidsentry.config import Config
 from vidsentry.config.cameras import CameraConfig, CamerasFile
-from vidsentry.report.annotate import annotate_file
+from vidsentry.privacy import BLUR_MODES
+from vidsentry.redact import redact_data, redact_url
+from vidsentry.report.annotate import AnnotateError, annotate_file
 from vidsentry.report.html import write_report
 from vidsentry.report.recorder import Recorder
 from vidsentry.runtime import StageRunner
@@ -45,7 +48,9 @@ class RunOptions:
     realtime: bool = False
     fps: float = 10.0
     max_side: int = 768
-    blur_faces: bool = False
+    blur_faces: str = "none"
+    """none, all, or unknown: faces blurred in the annotated video and alert snapshots
+    (unknown: everyone not identified as a known person)."""
     gallery: Path | None = None
     rules: Path | None = None
     progress: bool = True
@@ -72,7 +77,7 @@ def default_stages(config: Config) -> list[tuple[object, list[str], type | None]
     from workers.face.worker import build_stage as face_stage
 
     return [
-        (face_stage(config.face, open_gallery(config.face, config.redis.url), config.models), [FRAMES], FrameMsg),
+        (face_stage(config.face, open_gallery(config.face, config.redis), config.models), [FRAMES], FrameMsg),
         (emotion_stage(config), [FACES], FacesMsg),
         (action_stage(config.action, config.models.cache_dir, config.models.fetch_on_demand), [FRAMES], FrameMsg),
     ]
@@ -81,7 +86,7 @@ def default_stages(config: Config) -> list[tuple[object, list[str], type | None]
 def cameras_for(sources: list[str], options: RunOptions) -> list[CameraConfig]:
     cameras, used = [], set()
     for source in sources:
-        stem = Path(source).stem if not source.isdigit() else f"webcam{source}"
+        stem = f"webcam{source}" if source.isdigit() else _source_stem(source)
         base = "".join(c if c.isalnum() or c in "._-" else "-" for c in stem)[:40] or "camera"
         name, n = base, 2
         while name in used:
@@ -92,6 +97,18 @@ def cameras_for(sources: list[str], options: RunOptions) -> list[CameraConfig]:
     return cameras
 
 
+def _source_stem(source: str) -> str:
+    """A file's stem; for a URL its path's stem, else its host: never its user-info (a password
+    would end up in camera ids, which are metrics labels and appear in every output)."""
+    if "://" not in source:
+        return Path(source).stem
+    try:
+        parts = urlsplit(source)
+        return Path(parts.path).stem or (parts.hostname or "")
+    except ValueError:
+        return ""
+
+
 class EmbeddedRun:
     def __init__(self, options: RunOptions, config: Config, stages: StageFactory = default_stages) -> None:
         self.options = options
@@ -99,6 +116,9 @@ class EmbeddedRun:
         self.stage_factory = stages
         self.stop_event = threading.Event()
         self.cameras = cameras_for(options.sources, options)
+        if options.blur_faces not in BLUR_MODES:
+            raise RunError(f"--blur-faces {options.blur_faces!r}: one of {', '.join(BLUR_MODES)}")
+        self.skipped_outputs: list[str] = []
 
     def run(self) -> RunResult:
         options, config = self.options, self.config
@@ -113,6 +133,8 @@ class EmbeddedRun:
         bus = InMemoryBus(partitions=1, max_backlog=config.bus.memory.max_backlog, publish_timeout_s=0.5)
         bus.create_topics(ALL_TOPICS)
         recorder = Recorder(staging / "events.jsonl", measure_latency=any(map(paced_like_a_camera, self.cameras)))
+        if options.blur_faces != "none":
+            config.aggregator.blur_snapshots = options.blur_faces
         aggregator = build_aggregator(config, alerts_file=None if config.redis.url else staging / "alerts.jsonl")
         stage_specs = self.stage_factory(config) + [(aggregator, [FACES, EMOTIONS, ACTIONS], None)]
         runners = [StageRunner(stage, bus, topics, config.runtime, expect=expect).start()
@@ -124,7 +146,8 @@ class EmbeddedRun:
         started = time.monotonic()
         cpu_before = _cpu_seconds()
         load_s = started - loading
-        producer = Producer(self.cameras, CamerasFile(cameras=self.cameras).producer, bus).start()
+        no_spool = CamerasFile(cameras=self.cameras).producer.model_copy(update={"spool_max_bytes": 0})  # the in-memory bus cannot go away
+        producer = Producer(self.cameras, no_spool, bus).start()
         threads = [threading.Thread(target=r.run, name=f"stage-{r.stage.name}", daemon=True) for r in runners + [recorder_runner]]
         for thread in threads:
             thread.start()
@@ -160,7 +183,7 @@ class EmbeddedRun:
         run_info = {
             "summary": f"{len(self.cameras)} source(s), {analysed} frames analysed, {len(recorder.persons)} people, "
                        f"{len(alerts)} alert records" + (" (stopped early)" if interrupted else ""),
-            "sources": [{"source": c.source, "camera": c.id, "frames": recorder.frames_seen.get(c.id, 0)} for c in self.cameras],
+            "sources": [{"source": redact_url(c.source), "camera": c.id, "frames": recorder.frames_seen.get(c.id, 0)} for c in self.cameras],
             "frames": analysed, "wall_s": wall, "fps": analysed / wall if wall else 0.0, "model_load_s": load_s,
             "dropped": sum(c["dropped"] for c in cameras.values()),
             "frames_without_pose": {reason: count - without_pose_before[reason] for reason, count
@@ -170,10 +193,10 @@ class EmbeddedRun:
         }
         latency = _latency(recorder, alerts) if recorder.measure_latency else None
         write_report(staging / "report.html", recorder, alerts, timings, run_info, videos)
-        (staging / "summary.json").write_text(json.dumps({**run_info, "failures": failures, "timings": timings,
-                                                          "persons": len(recorder.persons), "alerts": len(alerts),
-                                                          "interrupted": interrupted, "cameras": cameras,
-                                                          "latency_s": latency}, indent=2) + "\n")
+        (staging / "summary.json").write_text(json.dumps(redact_data({
+            **run_info, "failures": failures, "timings": timings, "persons": len(recorder.persons), "alerts": len(alerts),
+            "interrupted": interrupted, "cameras": cameras, "latency_s": latency,
+            "skipped": self._skipped(cameras, aggregator)}), indent=2) + "\n")
         if out.exists():
             shutil.rmtree(out)
         staging.rename(out)
@@ -186,14 +209,14 @@ class EmbeddedRun:
 
         errors, expected, live = [], 0, False
         for camera in self.cameras:
-            source = open_source(camera.id, camera.source, camera.fps)
+            source = open_source(camera.id, camera.source, camera.fps, max_pixels=camera.max_pixels)
             if source.live:
                 live = True
                 continue
             try:
                 source.open()
                 if source.read() is None:
-                    errors.append(f"camera {camera.id}: no frames ({camera.source})")
+                    errors.append(f"camera {camera.id}: no frames ({redact_url(camera.source)})")
                     continue
                 total = getattr(source, "expected_frames", 0) or len(getattr(source, "files", []))
                 ratio = min(1.0, camera.fps / source.fps) if source.fps else 1.0
@@ -268,7 +291,11 @@ class EmbeddedRun:
     def _alerts(self, staging: Path, aggregator) -> list[dict]:
         path = staging / "alerts.jsonl"
         if path.exists():
-            return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+            alerts = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+            for alert in alerts:  # a snapshot deleted by the retention limit is no longer shown
+                if alert.get("snapshot") and not (staging / alert["snapshot"]).is_file():
+                    alert["snapshot"] = None
+            return alerts
         return [a.to_json() for a in aggregator.alerts_emitted]
 
     def _annotate(self, staging: Path, recorder: Recorder, alerts: list[dict]) -> dict[str, str]:
@@ -282,10 +309,27 @@ class EmbeddedRun:
             fps = cv2.VideoCapture(str(source)).get(cv2.CAP_PROP_FPS) or 25.0
             seq, ts = recorder.first_frame[camera.id]
             target = staging / f"{camera.id}.annotated.mp4"
-            annotate_file(source, target, recorder.marks.get(camera.id, {}), recorder.frame_sizes[camera.id][0],
-                          ts - seq / fps, alerts, self.options.blur_faces)
+            try:
+                annotate_file(source, target, recorder.marks.get(camera.id, {}), recorder.frame_sizes[camera.id][0],
+                              ts - seq / fps, alerts, self.options.blur_faces, camera.max_pixels)
+            except AnnotateError as exc:
+                log.warning("camera %s: %s", camera.id, exc)
+                self.skipped_outputs.append(f"camera {camera.id}: {exc}")
+                target.unlink(missing_ok=True)
+                continue
             videos[camera.id] = target.name
         return videos
+
+    def _skipped(self, cameras: dict[str, dict], aggregator) -> dict:
+        """Outputs the run could not write or inputs it passed over, counted rather than hidden."""
+        from aggregator.alerts import FileAlertSink
+
+        snapshots = next((s.snapshots for s in aggregator.sinks if isinstance(s, FileAlertSink)), None)
+        return {"images": sum(c.get("skipped_images", 0) for c in cameras.values()),
+                "annotated_videos": len(self.skipped_outputs),
+                "snapshots": snapshots.failed if snapshots else 0,
+                "snapshots_deleted_by_retention": snapshots.pruned if snapshots else 0,
+                "reasons": self.skipped_outputs + (snapshots.failures if snapshots else [])}
 
 
 def _stop_on_ctrl_c(*stops: threading.Event) -> Callable[[], None]:

@@ -1,4 +1,4 @@
-"""Runtime metrics shared by every role, and the /metrics + /healthz HTTP server.
+"""Runtime metrics shared by every role, and the /metrics, /healthz and /readyz HTTP server.
 
 Stage-specific metrics (faces detected, alerts raised...) are declared next to the code
 that counts them; these are the ones the worker runtime itself keeps.
@@ -23,6 +23,8 @@ STAGE_SECONDS = Histogram("vidsentry_stage_seconds", "Processing time of one bat
                           buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10))
 BATCH_SIZE = Histogram("vidsentry_batch_size", "Messages per processed batch", ["stage"],
                        buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256))
+DEADLETTER_FAILURES = Counter("vidsentry_deadletter_failures_total",
+                              "Records that could not even be dead-lettered and were skipped (see the log)", ["stage"])
 CONSUMER_LAG = Gauge("vidsentry_consumer_lag", "Records behind the end of the partition", ["stage", "topic", "partition"])
 PUBLISH_RETRIES = Counter("vidsentry_publish_retries_total", "Publish attempts retried after a bus error", ["stage"])
 UP = Gauge("vidsentry_up", "1 while the role's loop is running", ["role"])
@@ -33,10 +35,13 @@ HealthCheck = Callable[[], dict]
 
 
 class MetricsServer:
-    """Serves ``/metrics`` (Prometheus text format) and ``/healthz`` on one port."""
+    """Serves ``/metrics`` (Prometheus text format), ``/healthz`` (alive and working: 503
+    while the bus or a dependency is down or the loop stalls) and ``/readyz`` (ready for
+    work: 503 until connected, with its models loaded; ``health`` when no ``ready`` is given)
+    on one port."""
 
-    def __init__(self, host: str, port: int, health: HealthCheck) -> None:
-        handler = _handler(health)
+    def __init__(self, host: str, port: int, health: HealthCheck, ready: HealthCheck | None = None) -> None:
+        handler = _handler(health, ready or health)
         self._server = ThreadingHTTPServer((host, port), handler)
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, name="metrics-http", daemon=True)
@@ -55,16 +60,19 @@ class MetricsServer:
         self._server.server_close()
 
 
-def _handler(health: HealthCheck) -> type[BaseHTTPRequestHandler]:
+def _handler(health: HealthCheck, ready: HealthCheck) -> type[BaseHTTPRequestHandler]:
+    checks = {"/healthz": health, "/readyz": ready}
+
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
-            if self.path.split("?")[0] == "/metrics":
+            path = self.path.split("?")[0]
+            if path == "/metrics":
                 self._send(200, CONTENT_TYPE_LATEST, generate_latest(REGISTRY))
-            elif self.path.split("?")[0] == "/healthz":
-                status = health()
+            elif path in checks:
+                status = checks[path]()
                 self._send(200 if status.get("ok") else 503, "application/json", json.dumps(status).encode())
             else:
-                self._send(404, "text/plain", b"see /metrics and /healthz\n")
+                self._send(404, "text/plain", b"see /metrics, /healthz and /readyz\n")
 
         def _send(self, code: int, content_type: str, body: bytes) -> None:
             self.send_response(code)

@@ -19,16 +19,31 @@ import random
 import signal
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Protocol
 
 from schemas import TOPIC_OF_KIND, DeadLetterMsg, Message, SchemaError, decode, encode
 from schemas.topics import DEADLETTER
 from vidsentry.bus import Bus, BusError, CommitFailed, Publisher, PublishTimeout, Record, Subscriber
 from vidsentry.config.models import RuntimeConfig
-from vidsentry.metrics import BATCH_SIZE, CONSUMER_LAG, DEADLETTERED, MESSAGES, PUBLISH_RETRIES, PUBLISHED, STAGE_SECONDS, UP
+from vidsentry.health import BusWatch
+from vidsentry.metrics import (
+    BATCH_SIZE,
+    CONSUMER_LAG,
+    DEADLETTER_FAILURES,
+    DEADLETTERED,
+    MESSAGES,
+    PUBLISH_RETRIES,
+    PUBLISHED,
+    STAGE_SECONDS,
+    UP,
+)
 
 log = logging.getLogger(__name__)
+
+
+class MessageTooLarge(Exception):
+    """An output bigger than the bus takes (``runtime.max_message_bytes``)."""
 
 
 class Retryable(Exception):
@@ -50,7 +65,10 @@ class StageRunner:
     """Runs one stage as a member of consumer group ``group`` on ``topics``."""
 
     def __init__(self, stage: Stage, bus: Bus, topics: Sequence[str], config: RuntimeConfig,
-                 group: str | None = None, expect: type | None = None) -> None:
+                 group: str | None = None, expect: type | None = None,
+                 checks: Mapping[str, Callable[[], object]] | None = None,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        """``checks``: the stage's dependencies for /readyz (name -> a call that raises when it is down)."""
         self.stage = stage
         self.bus = bus
         self.topics = list(topics)
@@ -65,11 +83,14 @@ class StageRunner:
         self._publisher: Publisher | None = None
         self._last_loop = 0.0
         self._outage: str | None = None
+        self.checks = dict(checks or {})
+        self._bus_watch = BusWatch(config.unreachable_after_s, clock)
 
     def start(self) -> StageRunner:
         self._publisher = self.bus.publisher()
         self._subscriber = self.bus.subscriber(self.group, self.topics, on_revoke=self._on_revoke)
         self._last_loop = time.monotonic()
+        self._observe_bus()
         return self
 
     def run(self) -> None:
@@ -78,8 +99,19 @@ class StageRunner:
             self.start()
         UP.labels(self.stage.name).set(1)
         try:
+            delay, poll_failed = 0.2, False
             while not self.stop_event.is_set():
-                self.run_once()
+                try:
+                    self.run_once()
+                    if poll_failed:
+                        self._outage, poll_failed = None, False
+                    delay = 0.2
+                except BusError as exc:
+                    poll_failed = True
+                    self._outage = f"{self.stage.name}: {exc}"
+                    log.warning("%s: %s; polling again in %.1fs", self.stage.name, exc, delay)
+                    self.stop_event.wait(delay)
+                    delay = min(delay * 2, 10.0)
         finally:
             UP.labels(self.stage.name).set(0)
             self.close()
@@ -89,6 +121,7 @@ class StageRunner:
         assert self._subscriber is not None and self._publisher is not None
         self._last_loop = time.monotonic()
         records = self._subscriber.poll(self.config.batch_size, self.config.poll_timeout_s)
+        self._observe_bus()
         self._report_lag()
         if not records:
             return 0
@@ -119,14 +152,17 @@ class StageRunner:
         decoded: list[tuple[Record, Message]] = []
         for record in records:
             try:
-                decoded.append((record, decode(record.value, self.expect)))
+                decoded.append((record, self._decode(record)))
                 MESSAGES.labels(self.stage.name, record.topic, "ok").inc()
-            except SchemaError as exc:
-                outgoing.append(self._dead_letter(record, exc))
+            except Exception as exc:  # decode promises SchemaError; anything else is still this record's fault
+                outgoing.extend(self._letters(record, exc))
         if not decoded:
             return outgoing
         try:
-            outgoing.extend(self._encode(self.stage.process([m for _, m in decoded])))
+            whole = self._encode(self.stage.process([m for _, m in decoded]))
+            if len(decoded) > 1 and any(len(value) > self.config.max_message_bytes for _, _, value in whole):
+                raise MessageTooLarge("an output is over runtime.max_message_bytes")
+            outgoing.extend(whole if len(decoded) > 1 else self._fits(whole, decoded[0][0]))
         except Retryable:
             raise
         except Exception as batch_exc:
@@ -134,14 +170,24 @@ class StageRunner:
                 log.info("%s: batch of %d failed (%s); retrying one by one", self.stage.name, len(decoded), batch_exc)
             for record, message in decoded:
                 try:
-                    outgoing.extend(self._encode(self.stage.process([message])))
+                    outgoing.extend(self._fits(self._encode(self.stage.process([message])), record))
                 except Retryable:
                     raise
                 except Exception as exc:
                     log.debug("%s: message at %s[%d]@%d failed", self.stage.name, record.topic, record.partition,
                               record.offset, exc_info=True)
-                    outgoing.append(self._dead_letter(record, exc))
+                    outgoing.extend(self._letters(record, exc))
         return outgoing
+
+    def _decode(self, record: Record) -> Message:
+        message = decode(record.value, self.expect)
+        if TOPIC_OF_KIND[message.KIND] != record.topic:
+            raise SchemaError(f"a {message.KIND} message does not belong on topic {record.topic}", message.KIND)
+        return message
+
+    def _letters(self, record: Record, exc: Exception) -> list[Outgoing]:
+        letter = self._dead_letter(record, exc)
+        return [letter] if letter else []
 
     def _handle_with_retry(self, records: list[Record]) -> list[Outgoing] | None:
         """``handle``, retried with backoff while the stage reports a dependency outage;
@@ -160,10 +206,40 @@ class StageRunner:
                 delay = min(delay * 2, 10.0) * random.uniform(0.8, 1.2)
 
     def healthy(self) -> dict:
+        """For /healthz: not ok while the loop has stalled, a dependency is down, or the bus has
+        been unreachable for ``runtime.unreachable_after_s``."""
         stalled_s = time.monotonic() - self._last_loop
-        ok = self._outage is None and stalled_s < max(60.0, 10 * self.config.poll_timeout_s) and self._subscriber is not None
+        self._observe_bus()
+        outage = self._outage or self._bus_watch.outage()
+        ok = outage is None and stalled_s < max(60.0, 10 * self.config.poll_timeout_s) and self._subscriber is not None
         return {"ok": ok, "stage": self.stage.name, "batches": self.batches_done,
-                "seconds_since_poll": round(stalled_s, 3), "bus_outage": self._outage}
+                "seconds_since_poll": round(stalled_s, 3), "bus_outage": outage}
+
+    def ready(self) -> dict:
+        """For /readyz: started (the stage, models included, is built before), connected to the
+        bus at the last poll, and every dependency check passes."""
+        waiting: dict[str, str] = {}
+        self._observe_bus()
+        if self._subscriber is None:
+            waiting["bus"] = "not started"
+        elif not self._bus_watch.reachable:
+            waiting["bus"] = "no connection to the bus"
+        for name, check in self.checks.items():
+            try:
+                check()
+            except Exception as exc:  # any failure means "not ready"; the reason is reported
+                waiting[name] = f"{type(exc).__name__}: {exc}"
+        return {"ok": not waiting, "stage": self.stage.name, "waiting_for": waiting}
+
+    def _observe_bus(self) -> None:
+        """The clients' connection state (from the loop and from /healthz): a poll returns nothing
+        both when idle and when the broker is gone, and a flush in an outage blocks the loop for
+        ``publish_timeout_s``; the clients' own threads keep their connection state current."""
+        subscriber, publisher = self._subscriber, self._publisher
+        if subscriber is None:
+            return
+        up = subscriber.connected() or (publisher is not None and publisher.connected())
+        self._bus_watch.observe(None if up else "no connection to the bus")
 
     def close(self) -> None:
         """Leave the group and close the clients; whatever was not committed is redelivered."""
@@ -185,15 +261,40 @@ class StageRunner:
             encoded.append((topic, message.key, encode(message)))
         return encoded
 
-    def _dead_letter(self, record: Record, exc: Exception) -> Outgoing:
+    def _dead_letter(self, record: Record, exc: Exception) -> Outgoing | None:
+        """The dead letter for ``record``; never raises. A null value, an odd key or an
+        original too big for the topic still gets a letter (the original cut to
+        ``runtime.deadletter_original_max_bytes``); if even that cannot be built, the record
+        is counted as lost in ``vidsentry_deadletter_failures_total`` and logged, and the
+        loop goes on: one record must never stop a pool."""
         reason = type(exc).__name__
         DEADLETTERED.labels(self.stage.name, reason).inc()
         MESSAGES.labels(self.stage.name, record.topic, "deadletter").inc()
         log.warning("%s: dead-lettering %s[%d]@%d: %s", self.stage.name, record.topic, record.partition, record.offset, exc)
-        letter = DeadLetterMsg(stage=self.stage.name, topic=record.topic, partition=record.partition, offset=record.offset,
-                               error_type=reason, error=str(exc)[:2000], ts=time.time(), original=record.value,
-                               original_key=record.key)
-        return DEADLETTER, record.key, encode(letter)
+        value = record.value if isinstance(record.value, (bytes, bytearray, memoryview)) else None
+        original = bytes(value or b"")[:self.config.deadletter_original_max_bytes]
+        try:
+            letter = DeadLetterMsg(stage=self.stage.name, topic=record.topic, partition=record.partition,
+                                   offset=record.offset, error_type=reason, error=str(exc)[:2000], ts=time.time(),
+                                   original=original, original_key=record.key if isinstance(record.key, str) else None,
+                                   original_size=None if value is None else len(value))
+            return DEADLETTER, letter.key, encode(letter)
+        except Exception as letter_exc:  # the letter itself is the last resort: report, never raise
+            DEADLETTER_FAILURES.labels(self.stage.name).inc()
+            log.error("%s: could not dead-letter %s[%d]@%d (%s: %s); the record is skipped", self.stage.name,
+                      record.topic, record.partition, record.offset, type(letter_exc).__name__, letter_exc)
+            return None
+
+    def _fits(self, outgoing: list[Outgoing], record: Record) -> list[Outgoing]:
+        """Outputs larger than ``runtime.max_message_bytes`` would be refused by the broker on
+        every retry and stall the pool; the input that produced them is dead-lettered instead."""
+        too_big = [(topic, len(value)) for topic, _, value in outgoing if len(value) > self.config.max_message_bytes]
+        if not too_big:
+            return outgoing
+        topic, size = too_big[0]
+        letter = self._dead_letter(record, MessageTooLarge(
+            f"output for {topic} is {size} bytes, over runtime.max_message_bytes={self.config.max_message_bytes}"))
+        return [letter] if letter else []
 
     def _publish(self, outgoing: list[Outgoing]) -> bool:
         """Publish and flush; retry with backoff on bus errors. False: gave up because of a stop.

@@ -27,10 +27,13 @@ from vidsentry.runtime import StageRunner
 pytestmark = pytest.mark.integration
 
 
+@pytest.mark.reliability(fault='Redis restarted under the aggregator',
+                         happened='the batch is retried with backoff until Redis answers; nothing is dead-lettered',
+                         lost='nothing')
 def test_redis_restart_is_retried_not_dead_lettered(tmp_path):
     server = LocalRedis(tmp_path / "redis").start()
     try:
-        client = redis.Redis.from_url(server.url, socket_timeout=2, socket_connect_timeout=2)
+        client = redis.Redis.from_url(server.url, socket_timeout=30, socket_connect_timeout=30)
         stage = AggregatorStage(load_rules(), RedisStore(client, "f"), [RedisAlertSink(client, "f")], AggregatorConfig())
         bus = InMemoryBus(max_backlog=10000)
         bus.create_topics(ALL_TOPICS)
@@ -46,18 +49,18 @@ def test_redis_restart_is_retried_not_dead_lettered(tmp_path):
         first, rest = scene.messages[:10], scene.messages[10:]
         for message in first:
             pub.publish(TOPIC_OF_KIND[message.KIND], message.key, encode(message))
-        assert wait_until(lambda: client.exists("f:person:yard:body:b1"), timeout_s=30)
+        assert wait_until(lambda: client.exists("f:person:yard:body:b1"), timeout_s=60)
 
         server.kill()
         for message in rest:
             pub.publish(TOPIC_OF_KIND[message.KIND], message.key, encode(message))
-        assert wait_until(lambda: runner.healthy()["bus_outage"] is not None, timeout_s=30)
+        assert wait_until(lambda: runner.healthy()["bus_outage"] is not None, timeout_s=60)
         assert runner.healthy()["ok"] is False
 
         server.start()
-        assert wait_until(lambda: client.xlen("f:alerts") >= 1, timeout_s=60)
+        assert wait_until(lambda: client.xlen("f:alerts") >= 1, timeout_s=120)
         runner.stop_event.set()
-        thread.join(timeout=30)
+        thread.join(timeout=60)
         assert letters.poll(100, 0.2) == [], "an outage is not the message's fault"
         alerts = [json.loads(f[b"alert"]) for _, f in client.xrange("f:alerts")]
         assert [(a["rule"], a["status"]) for a in alerts] == [("person-down", "raised")]
@@ -65,6 +68,9 @@ def test_redis_restart_is_retried_not_dead_lettered(tmp_path):
         server.stop(timeout_s=3)
 
 
+@pytest.mark.reliability(fault='the alert webhook receiver down',
+                         happened='delivery is retried until it answers',
+                         lost='nothing')
 def test_webhook_is_retried_until_the_receiver_answers():
     received, attempts = [], []
 
@@ -88,12 +94,12 @@ def test_webhook_is_retried_until_the_receiver_answers():
     try:
         from aggregator.state import MemoryStore
 
-        sink = WebhookSink(f"http://127.0.0.1:{server.server_address[1]}/alerts", retries=4, timeout_s=2)
+        sink = WebhookSink(f"http://127.0.0.1:{server.server_address[1]}/alerts", retries=4, timeout_s=30)
         stage = AggregatorStage(load_rules(), MemoryStore(), [sink], AggregatorConfig())
         scene = Scene("door")
         scene.run(1, bodies=[body("b1", "falling")], faces=None)
         stage.process(scene.messages)
-        assert wait_until(lambda: received, timeout_s=20)
+        assert wait_until(lambda: received, timeout_s=60)
         sink.close()
         assert received[0]["rule"] == "fall" and len(attempts) == 3
     finally:

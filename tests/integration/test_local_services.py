@@ -30,7 +30,7 @@ def test_dev_up_and_down_from_the_cli(tmp_path: Path):
     try:
         assert up.returncode == 0, up.stderr
         env = dict(line.removeprefix("export ").split("=", 1) for line in (state / "services.env").read_text().splitlines())
-        wait_for_broker(env["VIDSENTRY_BUS__KAFKA__BOOTSTRAP_SERVERS"], timeout_s=30)
+        wait_for_broker(env["VIDSENTRY_BUS__KAFKA__BOOTSTRAP_SERVERS"], timeout_s=120)
         assert redis.Redis.from_url(env["VIDSENTRY_REDIS__URL"]).ping()
         assert (state / "kafka.pid").exists() and (state / "redis.pid").exists()
     finally:

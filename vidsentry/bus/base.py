@@ -26,7 +26,8 @@ class Record:
     partition: int
     offset: int
     key: str | None
-    value: bytes
+    value: bytes | None
+    """None for a null value (a Kafka tombstone): a stage dead-letters it."""
     timestamp_ms: int
 
 
@@ -43,9 +44,18 @@ class PublishTimeout(BusError):
     """A publish could not complete within its timeout (backpressure or a broker outage)."""
 
 
+DeliveryCallback = Callable[[Exception | None], None]
+"""Called once per record when the bus has acknowledged it (None) or given up on it (why);
+on Kafka from the client's own thread."""
+
+
 class Publisher(Protocol):
-    def publish(self, topic: str, key: str | None, value: bytes) -> None:
+    def publish(self, topic: str, key: str | None, value: bytes | None,
+                on_delivery: DeliveryCallback | None = None) -> None:
         """Queue one record; may block when the bus pushes back. Raises PublishTimeout."""
+
+    def connected(self) -> bool:
+        """A connection to the bus is up now (local state, no request; cheap enough for every loop)."""
 
     def flush(self, timeout_s: float | None = None) -> None:
         """Return once every queued record is durably on the bus; raises PublishTimeout."""
@@ -64,6 +74,10 @@ class Subscriber(Protocol):
 
     def lag(self) -> dict[tuple[str, int], int]:
         """Records between this member's position and the end of each partition it owns."""
+
+    def connected(self) -> bool:
+        """A connection to the bus is up now (local state, no request): a poll returns
+        nothing both when there is nothing new and when the broker is gone."""
 
     def close(self) -> None:
         """Leave the group without committing; uncommitted records go to the next owner."""

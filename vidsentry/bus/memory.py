@@ -15,7 +15,7 @@ import time
 from collections import deque
 from collections.abc import Iterable
 
-from vidsentry.bus.base import BusError, CommitFailed, PublishTimeout, Record, RevokeCallback, partition_for
+from vidsentry.bus.base import BusError, CommitFailed, DeliveryCallback, PublishTimeout, Record, RevokeCallback, partition_for
 
 TopicPartition = tuple[str, int]
 
@@ -144,8 +144,14 @@ class _InMemoryPublisher:
         self._counter = itertools.count()
         self.timeout_s = bus.publish_timeout_s
 
-    def publish(self, topic: str, key: str | None, value: bytes) -> None:
-        self._bus._append(topic, key, bytes(value), next(self._counter), self.timeout_s)
+    def publish(self, topic: str, key: str | None, value: bytes | None,
+                on_delivery: DeliveryCallback | None = None) -> None:
+        self._bus._append(topic, key, None if value is None else bytes(value), next(self._counter), self.timeout_s)
+        if on_delivery is not None:
+            on_delivery(None)
+
+    def connected(self) -> bool:
+        return not self._bus._closed
 
     def flush(self, timeout_s: float | None = None) -> None:
         """Records are on the bus as soon as publish returns."""
@@ -218,6 +224,9 @@ class _InMemorySubscriber:
     def lag(self) -> dict[TopicPartition, int]:
         with self._bus._cond:
             return {tp: self._bus._topics[tp[0]][tp[1]].next_offset - self.positions[tp] for tp in self.assigned}
+
+    def connected(self) -> bool:
+        return not self._bus._closed
 
     def close(self) -> None:
         with self._bus._cond:

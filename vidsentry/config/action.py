@@ -11,6 +11,7 @@ from pathlib import Path
 from pydantic import Field, field_validator, model_validator
 
 from vidsentry.config.section import Section
+from vidsentry.image_header import DEFAULT_MAX_PIXELS
 
 BUILTIN_POSE_MODELS = ("movenet-multipose", "hog-blazepose")
 
@@ -153,3 +154,6 @@ class ActionConfig(Section):
         description="Trained model only: a track whose top class scores below this is reported as 'unknown'.")
     max_people: int = Field(32, ge=1, le=256, title="People per frame",
                             description="Most people reported per frame (the largest are kept).")
+    max_frame_pixels: int = Field(DEFAULT_MAX_PIXELS, ge=64 * 64, le=1 << 30, title="Largest frame",
+                                  description="A frame above this many pixels (width x height, read from its JPEG "
+                                              "header before decoding) is dead-lettered with the reason.")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -24,3 +25,10 @@ class AggregatorConfig(BaseModel):
     alerts_maxlen: int = Field(100_000, ge=100, description="Approximate cap of the alerts stream.")
     webhook_url: str | None = Field(None, description="Also POST each alert as JSON to this URL (retried in the background).")
     webhook_retries: int = Field(3, ge=0, le=20, description="Webhook attempts after the first.")
+    snapshot_ttl_s: int = Field(7 * 86400, ge=60, le=365 * 86400, description="Seconds an alert's face snapshot is kept in Redis.")
+    snapshot_files_max: int = Field(1000, ge=1, le=1_000_000, description="Embedded mode (alerts to files): most snapshot JPEGs kept in snapshots/; the oldest are deleted first.")
+    snapshot_files_max_age_s: int = Field(7 * 86400, ge=60, le=365 * 86400, description="Embedded mode (alerts to files): snapshot JPEGs older than this are deleted.")
+    blur_snapshots: Literal["none", "all", "unknown"] = Field(
+        "none", description="Blur alert snapshots (face crops) before they are stored: all of them, or only those of "
+                            "people not identified as known (unknown or still pending). A snapshot that cannot be "
+                            "blurred is not stored.")

@@ -13,6 +13,8 @@ def example_yaml(model: type[BaseModel] = Config, indent: int = 0) -> str:
     for name, field in model.model_fields.items():
         annotation = field.annotation
         if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            if field.description:
+                lines.append(f"{pad}# {field.description}")
             lines.append(f"{pad}{name}:")
             lines.append(example_yaml(annotation, indent + 1))
             continue

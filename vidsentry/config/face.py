@@ -10,6 +10,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from vidsentry.image_header import DEFAULT_MAX_PIXELS
+
 
 class FaceConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
@@ -22,6 +24,9 @@ class FaceConfig(BaseModel):
                                        description="Detections below this confidence are dropped before tracking.")
     max_faces_per_frame: int = Field(32, ge=1, le=512, title="Faces kept per frame",
                                      description="A crowded frame keeps only its largest, most confident faces.")
+    max_frame_pixels: int = Field(DEFAULT_MAX_PIXELS, ge=64 * 64, le=1 << 30, title="Largest frame",
+                                  description="A frame above this many pixels (width x height, read from its JPEG "
+                                              "header before decoding) is dead-lettered with the reason.")
 
     track_min_hits: int = Field(3, ge=1, le=100, title="Track birth",
                                 description="Consecutive detections before a face becomes a track and is published.")

@@ -8,9 +8,10 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from vidsentry.config.models import Config
+from vidsentry.config.secrets import FILE_SUFFIX, secret_fields
 
 ENV_PREFIX = "VIDSENTRY_"
 ENV_CONFIG_FILE = "VIDSENTRY_CONFIG"
@@ -32,12 +33,25 @@ def load_config(path: str | Path | None = None, environ: Mapping[str, str] | Non
         if not name.startswith(ENV_PREFIX) or name == ENV_CONFIG_FILE:
             continue
         keys = [k.lower() for k in name[len(ENV_PREFIX):].split("__")]
-        _set_nested(data, keys, yaml.safe_load(value) if value != "" else None, name)
+        parsed = value if _is_secret(keys) else yaml.safe_load(value)
+        _set_nested(data, keys, parsed if value != "" else None, name)
         origin[".".join(keys)] = f"environment variable {name}"
     try:
         return Config.model_validate(data)
     except ValidationError as exc:
         raise ConfigError(_describe(exc, origin)) from None
+
+
+def _is_secret(keys: list[str]) -> bool:
+    """Secrets (and their ``_file`` paths) keep the variable's text as it is: YAML would read
+    ``0123`` as a number and ``yes`` as a boolean."""
+    model: type[BaseModel] = Config
+    for key in keys[:-1]:
+        field = model.model_fields.get(key)
+        if field is None or not (isinstance(field.annotation, type) and issubclass(field.annotation, BaseModel)):
+            return False
+        model = field.annotation
+    return keys[-1].removesuffix(FILE_SUFFIX) in secret_fields(model)
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:
@@ -80,10 +94,16 @@ def _describe(exc: ValidationError, origin: dict[str, str]) -> str:
     lines = ["invalid configuration:"]
     for err in exc.errors():
         key = ".".join(str(p) for p in err["loc"])
-        source = next((origin[k] for k in (key, *_parents(key)) if k in origin), "defaults")
+        source = next((origin[k] for k in (key, *_parents(key)) if k in origin), None) or _within(key, origin)
         message = "unknown key (check the spelling)" if err["type"] == "extra_forbidden" else err["msg"]
         lines.append(f"  {key}: {message} (from {source})")
     return "\n".join(lines)
+
+
+def _within(section: str, origin: dict[str, str]) -> str:
+    """Where the keys of a section came from, for an error about the section as a whole."""
+    sources = sorted({source for key, source in origin.items() if key.startswith(section + ".")})
+    return ", ".join(sources) or "defaults"
 
 
 def _parents(key: str) -> list[str]:

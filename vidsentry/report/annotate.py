@@ -14,6 +14,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from vidsentry.image_header import DEFAULT_MAX_PIXELS, megapixels
+from vidsentry.privacy import blur_region, blurs
 from vidsentry.report.recorder import FrameMarks
 
 FACE_COLOURS = {"known": (80, 200, 80), "unknown": (40, 40, 230), "pending": (200, 200, 200)}
@@ -21,7 +23,12 @@ BODY_COLOUR = (230, 160, 40)
 HOLD_S = 1.0
 
 
-def draw(image: np.ndarray, marks: FrameMarks | None, scale: float, banners: list[str], blur_faces: bool) -> np.ndarray:
+class AnnotateError(RuntimeError):
+    """The annotated video could not be written; the run goes on without it and counts it."""
+
+
+def draw(image: np.ndarray, marks: FrameMarks | None, scale: float, banners: list[str], blur_faces: str = "none") -> np.ndarray:
+    """``blur_faces``: none, all, or unknown (everyone not identified as a known person)."""
     out = image.copy()
     if marks is not None:
         for body in marks.bodies:
@@ -31,9 +38,8 @@ def draw(image: np.ndarray, marks: FrameMarks | None, scale: float, banners: lis
         for face in marks.faces:
             x1, y1, x2, y2 = (int(round(v * scale)) for v in face["box"])
             x1, y1 = max(0, x1), max(0, y1)
-            if blur_faces and x2 > x1 and y2 > y1:
-                region = out[y1:y2, x1:x2]
-                out[y1:y2, x1:x2] = cv2.GaussianBlur(region, (0, 0), max(3, (x2 - x1) / 6))
+            if blurs(blur_faces, face["status"]):
+                blur_region(out, (x1, y1, x2, y2))
             colour = FACE_COLOURS.get(face["status"], FACE_COLOURS["pending"])
             cv2.rectangle(out, (x1, y1), (x2, y2), colour, 2)
             who = face["name"] or (face["person"] if face["status"] == "unknown" else "?")
@@ -76,8 +82,10 @@ def banners_at(alerts: Iterable[dict], ts: float) -> list[str]:
 
 
 def annotate_file(source: Path, target: Path, marks: dict[int, FrameMarks], published_width: int, t0: float,
-                  alerts: list[dict], blur_faces: bool = False) -> int:
+                  alerts: list[dict], blur_faces: str = "none", max_pixels: int = DEFAULT_MAX_PIXELS) -> int:
     """Write the annotated copy of a video file; returns the frames written (the input's count).
+    Raises AnnotateError when the source's frames are above ``max_pixels`` (it would decode
+    them at full size) or the video writer cannot be opened.
 
     ``t0`` is the capture time the producer gave the file's first frame: frame i is at
     t0 + i / fps on the same clock as the marks.
@@ -86,7 +94,15 @@ def annotate_file(source: Path, target: Path, marks: dict[int, FrameMarks], publ
     fps = capture.get(cv2.CAP_PROP_FPS) or 25.0
     width, height = int(capture.get(cv2.CAP_PROP_FRAME_WIDTH)), int(capture.get(cv2.CAP_PROP_FRAME_HEIGHT))
     scale = width / published_width if published_width else 1.0
+    if width * height > max_pixels:
+        capture.release()
+        raise AnnotateError(f"{source.name}: frames are {megapixels(width, height)}, above the camera's max_pixels "
+                            f"({max_pixels}); no annotated video")
     writer = cv2.VideoWriter(str(target), cv2.VideoWriter_fourcc(*"mp4v"), fps, (width, height))
+    if not writer.isOpened():
+        capture.release()
+        raise AnnotateError(f"{source.name}: the video writer cannot write {width}x{height} MPEG-4 to {target.name}; "
+                            f"no annotated video")
     timeline = Timeline(marks)
     written = 0
     try:
@@ -100,4 +116,6 @@ def annotate_file(source: Path, target: Path, marks: dict[int, FrameMarks], publ
     finally:
         writer.release()
         capture.release()
+    if written and (not target.is_file() or target.stat().st_size == 0):
+        raise AnnotateError(f"{source.name}: the video writer left no {target.name}; no annotated video")
     return written

@@ -1,19 +1,27 @@
-"""report.html: one self-contained page (plots embedded as PNG) that opens without a server."""
+"""report.html: one self-contained page (plots embedded as PNG) that opens without a server.
+
+The page is a Jinja2 template rendered with autoescape on: names, camera ids, rule names,
+sources and errors are data and can never become markup. Links and images only point at
+relative files of the run (or the PNG data URLs made here); anything else is shown as text.
+"""
 
 from __future__ import annotations
 
 import base64
-import html
 import io
-import json
+import re
+from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import quote
 
+import jinja2
 import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 from schemas import ACTION_LABELS, EMOTION_LABELS  # noqa: E402
+from vidsentry.redact import redact_text, redact_url  # noqa: E402
 from vidsentry.report.recorder import Recorder  # noqa: E402
 
 EMOTION_COLOURS = ["#d62728", "#8c564b", "#9467bd", "#2ca02c", "#1f77b4", "#ff7f0e", "#7f7f7f"]
@@ -55,57 +63,82 @@ def action_plot(histories: dict[str, list[tuple[float, str]]], t0: float, ends: 
     return _png(fig)
 
 
+@dataclass(frozen=True)
+class Link:
+    href: str
+    text: str
+
+
+@dataclass(frozen=True)
+class Image:
+    src: str
+    alt: str
+    href: str
+
+
+@dataclass(frozen=True)
+class Plot:
+    src: str
+    alt: str = ""
+
+
+_PNG_DATA_URL = re.compile(r"^data:image/png;base64,[A-Za-z0-9+/]*={0,2}$")
+_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*:")
+_ENVIRONMENT = jinja2.Environment(loader=jinja2.PackageLoader("vidsentry.report", "templates"), autoescape=True,
+                                  undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
+_ENVIRONMENT.tests["link"] = lambda value: isinstance(value, Link)
+_ENVIRONMENT.tests["image"] = lambda value: isinstance(value, Image)
+
+
+def safe_href(target: str | None) -> str | None:
+    """``target`` as a link to a file of the run folder, or None when it is anything else: a
+    URL of any scheme (``javascript:``, ``data:``, ``http:``...), an absolute or protocol-relative
+    path, or text with control characters (browsers drop those inside a scheme name)."""
+    if not target or any(ord(c) < 32 or ord(c) == 127 for c in target) or target != target.strip():
+        return None
+    if _SCHEME.match(target) or target.startswith("/") or "\\" in target:
+        return None
+    return quote(target, safe="/._-~")
+
+
 def write_report(path: Path, recorder: Recorder, alerts: list[dict], timings: dict[str, dict], run: dict,
                  videos: dict[str, str]) -> None:
     """``timings``: per stage {batches, seconds, ms_per_batch}; ``run``: sources, frames, duration..."""
+    path.write_text(render_report(recorder, alerts, timings, run, videos))
+
+
+def render_report(recorder: Recorder, alerts: list[dict], timings: dict[str, dict], run: dict,
+                  videos: dict[str, str]) -> str:
     all_times = [m.ts for frames in recorder.marks.values() for m in frames.values()]
     t0 = min(all_times, default=0.0)
-    parts = [f"<h1>vidsentry report</h1><p>{html.escape(run.get('summary', ''))}</p>"]
-    parts.append(_table(["source", "camera", "frames analysed", "annotated video"],
-                        [[s["source"], s["camera"], s["frames"], _link(videos.get(s["camera"]))] for s in run["sources"]]))
-    parts.append("<h2>Who was seen</h2>")
-    rows = []
     emotions = recorder.emotions_by_person()
+    persons = []
     for person_id, state in sorted(recorder.persons.items(), key=lambda kv: kv[1].get("first_seen", 0)):
-        readings = emotions.get(person_id, [])
-        dominant = _dominant(readings)
         actions = ", ".join(dict.fromkeys(a for _, a in recorder.action_history.get(person_id, []))) or "-"
         identity = state.get("name") or (state.get("identity") if state.get("face_tracks") else "no face seen")
-        rows.append([person_id, identity, ", ".join(state.get("cameras", [])),
-                     f"{state['last_seen'] - state['first_seen']:.1f} s", dominant, actions])
-    parts.append(_table(["person", "identity", "cameras", "time in view", "dominant emotion", "actions"], rows)
-                 if rows else "<p>Nobody was seen.</p>")
-    parts.append("<h2>Emotions over time</h2>")
-    plotted = [(p, r) for p, r in emotions.items() if len(r) >= 2]
-    parts.extend(f'<img alt="emotions of {html.escape(p)}" src="{emotion_plot(p, r, t0)}">' for p, r in plotted)
-    if not plotted:
-        parts.append("<p>No face was seen long enough to plot.</p>")
-    parts.append("<h2>Actions</h2>")
+        persons.append([person_id, identity, ", ".join(state.get("cameras", [])),
+                        f"{state['last_seen'] - state['first_seen']:.1f} s", _dominant(emotions.get(person_id, [])), actions])
     histories = {person: spans for person, spans in recorder.action_history.items() if spans}
+    action = None
     if histories:
         ends = {person: state["last_seen"] for person, state in recorder.persons.items()}
-        parts.append(f'<img alt="action timeline" src="{action_plot(histories, t0, ends)}">')
-    else:
-        parts.append("<p>No body was tracked.</p>")
-    parts.append(f"<h2>Alerts ({len(alerts)})</h2>")
-    parts.append(_table(["id", "time", "rule", "severity", "status", "camera", "subject", "snapshot"],
-                        [[a["id"], f"{a['ts'] - t0:+.1f} s", a["rule"], a["severity"], a["status"], a["camera"], a["subject"],
-                          _img(a.get("snapshot"))] for a in alerts]) if alerts else "<p>No alerts.</p>")
-    parts.append("<h2>Per-stage timings</h2>")
-    parts.append(_table(["stage", "batches", "busy seconds", "ms per batch", "messages", "ms per message"],
-                        [[name, t["batches"], f"{t['seconds']:.2f}", f"{t['ms_per_batch']:.1f}", t["messages"],
-                          f"{t['ms_per_message']:.1f}"] for name, t in timings.items()]))
-    parts.append(f"<p>Wall time {run['wall_s']:.1f} s; {run['frames']} frames analysed at {run['fps']:.1f} frames/s.</p>")
-    if recorder.dead_letters:
-        parts.append(f"<h2>Dead letters ({len(recorder.dead_letters)})</h2>")
-        parts.append(_table(["stage", "topic", "error"], [[d["stage"], d["topic"], d["error"]] for d in recorder.dead_letters]))
-    data = json.dumps({"alerts": [a["id"] for a in alerts], "persons": sorted(recorder.persons)}).replace("</", "<\\/")
-    parts.append(f'<script type="application/json" id="vidsentry-data">{data}</script>')
-    page = ("<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>vidsentry report</title><style>"
-            "body{font-family:sans-serif;margin:2em;max-width:70em}table{border-collapse:collapse;margin:1em 0}"
-            "td,th{border:1px solid #ccc;padding:4px 8px;font-size:13px}th{background:#eee}img{max-width:100%}"
-            "td img{height:48px}</style></head><body>" + "\n".join(parts) + "</body></html>\n")
-    path.write_text(page)
+        action = _plot(action_plot(histories, t0, ends))
+    context = {
+        "summary": redact_text(run.get("summary", "")),
+        "sources": [[redact_url(str(s["source"])), s["camera"], s["frames"], _link(videos.get(s["camera"]))]
+                    for s in run["sources"]],
+        "persons": persons,
+        "emotion_plots": [_plot(emotion_plot(p, r, t0), p) for p, r in emotions.items() if len(r) >= 2],
+        "action_plot": action,
+        "alerts": [[a["id"], f"{a['ts'] - t0:+.1f} s", a["rule"], a["severity"], a["status"], a["camera"], a["subject"],
+                    _image(a.get("snapshot"))] for a in alerts],
+        "timings": [[name, t["batches"], f"{t['seconds']:.2f}", f"{t['ms_per_batch']:.1f}", t["messages"],
+                     f"{t['ms_per_message']:.1f}"] for name, t in timings.items()],
+        "wall_s": run["wall_s"], "frames": run["frames"], "fps": run["fps"],
+        "dead_letters": [[d["stage"], d["topic"], redact_text(str(d["error"]))] for d in recorder.dead_letters],
+        "data": {"alerts": [a["id"] for a in alerts], "persons": sorted(recorder.persons)},
+    }
+    return _ENVIRONMENT.get_template("report.html.j2").render(context)
 
 
 def _dominant(readings: list[tuple[float, list[float]]]) -> str:
@@ -115,16 +148,17 @@ def _dominant(readings: list[tuple[float, list[float]]]) -> str:
     return EMOTION_LABELS[max(range(len(totals)), key=totals.__getitem__)]
 
 
-def _table(header: list[str], rows: list[list]) -> str:
-    head = "".join(f"<th>{html.escape(str(h))}</th>" for h in header)
-    body = "".join("<tr>" + "".join(f"<td>{c if str(c).startswith('<') else html.escape(str(c))}</td>" for c in row) + "</tr>"
-                   for row in rows)
-    return f"<table><tr>{head}</tr>{body}</table>"
+def _plot(src: str, alt: str = "") -> Plot:
+    if not _PNG_DATA_URL.match(src):
+        raise ValueError("a report plot must be a PNG data URL")
+    return Plot(src, alt)
 
 
-def _link(target: str | None) -> str:
-    return f'<a href="{html.escape(target)}">{html.escape(target)}</a>' if target else "-"
+def _link(target: str | None) -> Link | str:
+    href = safe_href(target)
+    return Link(href, target) if href else (target or "-")
 
 
-def _img(target: str | None) -> str:
-    return f'<a href="{html.escape(target)}"><img alt="snapshot" src="{html.escape(target)}"></a>' if target else "-"
+def _image(target: str | None) -> Image | str:
+    href = safe_href(target)
+    return Image(href, "snapshot", href) if href else (target or "-")

@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -54,8 +55,11 @@ class CameraState:
 class ActionStage:
     name = "action"
 
-    def __init__(self, config: ActionConfig, estimator: PoseEstimator, classifier: ActionClassifier) -> None:
+    def __init__(self, config: ActionConfig, estimator: PoseEstimator, classifier: ActionClassifier,
+                 clock: Callable[[], float] = time.time) -> None:
+        """``clock`` is the wall clock that live frames' capture times are compared with."""
         self.config = config
+        self.clock = clock
         self.estimator = estimator
         self.classifier = classifier
         self.window_seconds = max(config.window.seconds, getattr(classifier, "window_seconds", 0.0))
@@ -78,7 +82,7 @@ class ActionStage:
         remembered = state.outputs.get(frame.id)
         if remembered is not None:
             return remembered
-        rgb = decode_frame(frame)
+        rgb = decode_frame(frame, self.config.max_frame_pixels)
         skip = self._skip_reason(state, frame)
         if skip:
             last = state.last_pass
@@ -103,7 +107,7 @@ class ActionStage:
         since = frame.ts_capture - last.ts_capture
         if pose.max_fps is not None and 0 <= since < 0.9 / pose.max_fps:
             return "rate"
-        if frame.live and pose.max_lag_s is not None and time.time() - frame.ts_capture > pose.max_lag_s:
+        if frame.live and pose.max_lag_s is not None and self.clock() - frame.ts_capture > pose.max_lag_s:
             return "stale"
         return None
 

@@ -15,11 +15,12 @@ from typing import Annotated, NoReturn, Optional
 import numpy as np
 import typer
 
-from vidsentry.config import ConfigError, ModelsConfig, load_config
+from vidsentry.config import ConfigError, ModelsConfig, RedisConfig, load_config
 from vidsentry.config.face import FaceConfig
+from vidsentry.redact import redact_text
 from workers.face.enrol import Enroller, person_folders
-from workers.face.errors import EnrolmentError, GalleryError, UnknownPersonError
-from workers.face.gallery import Gallery, open_gallery
+from workers.face.errors import EnrolmentError, GalleryError, InvalidNameError, UnknownPersonError
+from workers.face.gallery import Gallery, open_gallery, valid_name
 
 gallery_app = typer.Typer(help="The gallery of known people: add, list, remove, import, reject. Stores embeddings only, "
                                "never photos.", no_args_is_help=True)
@@ -34,19 +35,19 @@ Folder = Annotated[Path, typer.Argument(help="One sub-folder per person, named a
 
 
 def fail(message: str, code: int = 2) -> NoReturn:
-    typer.secho(f"error: {message}", err=True, fg=typer.colors.RED)
+    typer.secho(f"error: {redact_text(message)}", err=True, fg=typer.colors.RED)
     raise typer.Exit(code)
 
 
-def _settings(ctx: typer.Context) -> tuple[FaceConfig, ModelsConfig, str | None]:
-    """The face and models sections and the Redis URL, from the root command's ``--config``
+def _settings(ctx: typer.Context) -> tuple[FaceConfig, ModelsConfig, RedisConfig]:
+    """The face, models and redis sections, from the root command's ``--config``
     (when this app is mounted under ``vidsentry``) or $VIDSENTRY_CONFIG and the environment."""
     root = ctx.find_root()
     try:
         config = load_config(root.params.get("config"))
     except ConfigError as exc:
         fail(str(exc))
-    return config.face, config.models, config.redis.url
+    return config.face, config.models, config.redis
 
 
 def _gallery(ctx: typer.Context, redis_url: str | None, store: Path | None) -> Gallery:
@@ -55,7 +56,9 @@ def _gallery(ctx: typer.Context, redis_url: str | None, store: Path | None) -> G
     face, _, configured_redis = _settings(ctx)
     try:
         if redis_url:
-            return open_gallery(face.model_copy(update={"gallery_store": "redis"}), redis_url)
+            # --redis replaces the url only: redis.username, password and TLS settings still apply
+            return open_gallery(face.model_copy(update={"gallery_store": "redis"}),
+                                configured_redis.model_copy(update={"url": redis_url}))
         if store:
             return open_gallery(face.model_copy(update={"gallery_store": "file", "gallery_path": store}))
         return open_gallery(face, configured_redis)
@@ -86,7 +89,13 @@ def _all_or_nothing(ctx: typer.Context, images: list[Path], action: str) -> np.n
 @gallery_app.command("add")
 def add(ctx: typer.Context, name: Annotated[str, typer.Argument(help="The person's name (unique in the gallery).")],
         images: Images, redis_url: RedisOption = None, store: StoreOption = None) -> None:
-    """Enrol NAME from one or more photos (each with exactly one clear face)."""
+    """Enrol NAME from one or more photos (each with exactly one clear face).
+
+    A name is 1 to 64 letters (any script), digits, spaces and . ' - _ characters."""
+    try:
+        name = valid_name(name)
+    except InvalidNameError as exc:
+        fail(str(exc))
     gallery = _gallery(ctx, redis_url, store)
     embeddings = _all_or_nothing(ctx, images, "enrolled")
     try:
@@ -152,6 +161,12 @@ def import_folder(ctx: typer.Context, folder: Folder, redis_url: RedisOption = N
     enroller = _enroller(ctx)
     refused: list[EnrolmentError] = []
     for name, images in people.items():
+        try:
+            valid_name(name)
+        except InvalidNameError as exc:
+            refused.append(EnrolmentError(folder / name, str(exc)))
+            typer.echo(f"skipped {name!r}: not a valid person name")
+            continue
         embeddings, bad = enroller.embeddings(images)
         refused.extend(bad)
         if not len(embeddings):
@@ -163,4 +178,4 @@ def import_folder(ctx: typer.Context, folder: Folder, redis_url: RedisOption = N
             fail(str(exc), code=1)
         typer.echo(f"enrolled {person.name} ({person.person_id}): {len(embeddings)} of {len(images)} photo(s)")
     if refused:
-        fail("these photos were skipped:\n" + "\n".join(str(e) for e in refused), code=1)
+        fail("these photos or folders were skipped:\n" + "\n".join(str(e) for e in refused), code=1)

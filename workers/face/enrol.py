@@ -18,7 +18,7 @@ from vidsentry.config.models import ModelsConfig
 from workers.face.align import aligned_crop
 from workers.face.detector import FaceDetector
 from workers.face.embedder import EMBEDDING_DIM, FaceEmbedder
-from workers.face.errors import EnrolmentError, NoFaceError, PoorFaceError, SeveralFacesError
+from workers.face.errors import EnrolmentError, InvalidNameError, NoFaceError, PoorFaceError, SeveralFacesError
 from workers.face.quality import assess
 
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".webp"})
@@ -80,7 +80,7 @@ def build_enroller(face: FaceConfig, models: ModelsConfig) -> Enroller:
 
 def enrol_folder(folder: Path, face: FaceConfig, models: ModelsConfig) -> tuple[list[str], list[EnrolmentError]]:
     """Enrol FOLDER/<name>/*.jpg into the configured gallery; returns who was enrolled and the refused photos."""
-    from workers.face.gallery import open_gallery
+    from workers.face.gallery import open_gallery, valid_name
 
     people = person_folders(folder)
     if not people:
@@ -89,6 +89,11 @@ def enrol_folder(folder: Path, face: FaceConfig, models: ModelsConfig) -> tuple[
     enroller = build_enroller(face, models)
     enrolled, refused = [], []
     for name, images in people.items():
+        try:
+            valid_name(name)
+        except InvalidNameError as exc:
+            refused.append(EnrolmentError(Path(folder) / name, str(exc)))
+            continue
         embeddings, bad = enroller.embeddings(images)
         refused.extend(bad)
         if len(embeddings):

@@ -24,6 +24,10 @@ class UnknownPersonError(GalleryError, KeyError):
         return self.args[0]
 
 
+class InvalidNameError(ValueError):
+    """A person's name outside what a gallery accepts (see ``workers.face.gallery.valid_name``)."""
+
+
 class EnrolmentError(ValueError):
     """An image cannot be used to enrol (or reject) a face; the message says why and what to do."""
 

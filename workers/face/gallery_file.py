@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from workers.face.errors import GalleryError, UnknownPersonError
-from workers.face.gallery import Person, as_embeddings, clean_name, empty_embeddings, new_person_id
+from workers.face.gallery import Person, as_embeddings, clean_name, empty_embeddings, new_person_id, valid_name
 
 FORMAT = "vidsentry-gallery/1"
 
@@ -38,7 +38,7 @@ class FileGallery:
         return f"{stat.st_mtime_ns}:{stat.st_size}:{stat.st_ino}"
 
     def add(self, name: str, embeddings: np.ndarray) -> Person:
-        name, embeddings = clean_name(name), as_embeddings(embeddings)
+        name, embeddings = valid_name(name), as_embeddings(embeddings)
 
         def change(people: list[Person]) -> Person:
             person = _find(people, name)

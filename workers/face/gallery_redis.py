@@ -10,14 +10,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from typing import TypeVar
-from urllib.parse import urlsplit
 
 import numpy as np
 import redis
 
+from vidsentry.config.models import RedisConfig
+from vidsentry.redis_client import redis_client, redis_location
 from workers.face.embedder import EMBEDDING_DIM
 from workers.face.errors import GalleryError, UnknownPersonError
-from workers.face.gallery import Person, as_embeddings, clean_name, empty_embeddings, new_person_id
+from workers.face.gallery import Person, as_embeddings, clean_name, empty_embeddings, new_person_id, valid_name
 
 T = TypeVar("T")
 _SNAPSHOT_ATTEMPTS = 10
@@ -30,10 +31,13 @@ class RedisGallery:
         self.where = where
 
     @classmethod
+    def from_config(cls, config: RedisConfig, prefix: str = "vidsentry:gallery") -> RedisGallery:
+        client = redis_client(config, socket_timeout=5, socket_connect_timeout=5)
+        return cls(client, prefix, redis_location(config))
+
+    @classmethod
     def from_url(cls, url: str, prefix: str = "vidsentry:gallery") -> RedisGallery:
-        parts = urlsplit(url)
-        where = f"{parts.scheme}://{parts.hostname}:{parts.port or 6379}{parts.path}"
-        return cls(redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=5), prefix, where)
+        return cls.from_config(RedisConfig(url=url), prefix)
 
     def people(self) -> list[Person]:
         return self._call(self._snapshot)
@@ -42,7 +46,7 @@ class RedisGallery:
         return self._call(lambda: (self.client.get(self._key("version")) or b"0").decode())
 
     def add(self, name: str, embeddings: np.ndarray) -> Person:
-        name, embeddings = clean_name(name), as_embeddings(embeddings)
+        name, embeddings = valid_name(name), as_embeddings(embeddings)
 
         def change() -> Person:
             self.client.hsetnx(self._key("names"), name, new_person_id())

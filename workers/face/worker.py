@@ -89,7 +89,7 @@ class FaceStage:
         self._next_gallery_check = 0.0
 
     def process(self, batch: list[FrameMsg]) -> list[FacesMsg]:
-        images = [decode_frame(frame) for frame in batch]
+        images = [decode_frame(frame, self.config.max_frame_pixels) for frame in batch]
         self.refresh_gallery()
         budget = _Budget(self.config.max_embeddings_per_batch)
         return [self._process_frame(frame, rgb, budget) for frame, rgb in zip(batch, images)]
@@ -239,5 +239,5 @@ def serve(config: Config) -> None:
     from vidsentry.role import serve_stage
     from workers.face.gallery import open_gallery
 
-    gallery = open_gallery(config.face, config.redis.url)
+    gallery = open_gallery(config.face, config.redis)
     serve_stage(build_stage(config.face, gallery, config.models), config, [FRAMES], expect=FrameMsg)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 import uuid
 
 import pytest
@@ -235,13 +236,23 @@ def test_dwell_in_a_zone(client, prefix, tmp_path):
     assert len(hits) == 1 and hits[0]["ts"] >= T0 + 13
 
 
+def next_message(listener, kind: str, timeout_s: float = 60.0) -> dict | None:
+    """The listener's next message of this kind (``subscribe``, ``message``), waiting as long as it takes."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        message = listener.get_message(timeout=1.0)
+        if message and message["type"] == kind:
+            return message
+    return None
+
+
 def test_alerts_are_published_live(client, prefix):
     listener = client.pubsub()
     listener.subscribe(f"{prefix}:alerts:live")
-    listener.get_message(timeout=1)
+    assert next_message(listener, "subscribe"), "Redis confirms the subscription before anything is published"
     stage = make(client, prefix)
     scene = Scene()
     scene.run(1, bodies=[body("b1", "falling")], faces=None)
     feed(stage, scene.messages)
-    message = listener.get_message(timeout=5)
+    message = next_message(listener, "message")
     assert message and json.loads(message["data"])["rule"] == "fall"

@@ -14,6 +14,8 @@ import cv2
 import numpy as np
 import pytest
 
+from tests.mjpeg_server import MjpegCamera
+
 pytestmark = pytest.mark.integration
 REPO = Path(__file__).resolve().parents[3]
 
@@ -116,27 +118,32 @@ def test_run_on_a_real_video_writes_consistent_outputs(samples, tmp_path):
 
 def test_ctrl_c_mid_run_still_leaves_valid_outputs(samples, tmp_path):
     out = tmp_path / "out"
-    process = subprocess.Popen([sys.executable, "-m", "vidsentry.cli", "run", str(samples["bikes"]), "--out", str(out),
-                                "--realtime", "--fps", "5"], cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                               text=True)
-    events = tmp_path / "out.partial" / "events.jsonl"
-    deadline = time.monotonic() + 180
-    while time.monotonic() < deadline and process.poll() is None:
-        if events.exists() and events.stat().st_size > 0:
-            break
-        time.sleep(0.2)
-    time.sleep(1.0)
-    assert process.poll() is None, "the run ended before it could be interrupted"
-    process.send_signal(signal.SIGINT)
-    stdout, stderr = process.communicate(timeout=300)
+    # Next to the file, a live camera that never ends: the run cannot finish on its own before
+    # the Ctrl-C, however long the machine takes to produce the first event.
+    with MjpegCamera([("serve", 10**6)], fps=5) as live:
+        started = time.monotonic()
+        process = subprocess.Popen([sys.executable, "-m", "vidsentry.cli", "run", str(samples["bikes"]), live.url,
+                                    "--out", str(out), "--realtime", "--fps", "5"], cwd=REPO, stdout=subprocess.PIPE,
+                                   stderr=subprocess.PIPE, text=True)
+        events = tmp_path / "out.partial" / "events.jsonl"
+        deadline = time.monotonic() + 240
+        while time.monotonic() < deadline and process.poll() is None:
+            if events.exists() and events.stat().st_size > 0:
+                break
+            time.sleep(0.2)
+        assert process.poll() is None, "the run ended before it could be interrupted"
+        process.send_signal(signal.SIGINT)
+        stdout, stderr = process.communicate(timeout=240)
+        run_s = time.monotonic() - started
     assert process.returncode == 0, stderr[-3000:]
     assert "stopped early" in stdout
     found = check_outputs(out, samples["bikes"])
     assert found["summary"]["interrupted"] is True
-    assert 0 < found["summary"]["frames"] < 50
+    assert found["summary"]["cameras"]["bikes"]["published"] > 0
     latency = found["summary"]["latency_s"]
     for kind in ("faces", "actions", "event"):
-        assert latency[kind]["n"] > 0 and 0 < latency[kind]["p50"] <= latency[kind]["p95"] <= latency[kind]["p99"] < 60
+        assert latency[kind]["n"] > 0 and 0 < latency[kind]["p50"] <= latency[kind]["p95"] <= latency[kind]["p99"] < run_s, \
+            "seconds from capture to here, within the run"
 
 
 def test_a_corrupt_input_is_a_clear_error_and_leaves_nothing(tmp_path):

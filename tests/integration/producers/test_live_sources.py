@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 
 import cv2
 import numpy as np
@@ -31,6 +30,9 @@ def numbers(records) -> list[int]:
     return [frame_number(cv2.imdecode(np.frombuffer(decode(r.value).jpeg, np.uint8), cv2.IMREAD_COLOR)) for r in records]
 
 
+@pytest.mark.reliability(fault='a stream that stalls, then refuses connections',
+                         happened='it is reopened with backoff and resumes',
+                         lost='the frames the camera sent while unreachable')
 def test_stream_that_stalls_then_refuses_is_reopened_and_resumes():
     script = [("stall", 10), ("refuse", 0), ("refuse", 0), ("serve", 10**6)]
     with MjpegCamera(script, fps=20) as camera:
@@ -41,12 +43,12 @@ def test_stream_that_stalls_then_refuses_is_reopened_and_resumes():
         runner.start()
         got = []
         try:
-            assert wait_until(lambda: camera.connections >= 4 and len(got) >= 20, timeout_s=40,
+            assert wait_until(lambda: camera.connections >= 4 and len(got) >= 20, timeout_s=120,
                               poll=lambda: got.extend(sink.poll(100, 0.1)))
             assert producer.status()["cameras"]["door"]["state"] == "streaming"
         finally:
             producer.stop_event.set()
-            runner.join(timeout=20)
+            runner.join(timeout=60)
     seen = numbers(got)
     assert any(n < 10 for n in seen) and any(n >= 10 for n in seen), "frames from before and after the outage"
     assert producer.status()["cameras"]["door"]["reconnects"] >= 3
@@ -55,6 +57,9 @@ def test_stream_that_stalls_then_refuses_is_reopened_and_resumes():
     assert [decode(r.value).seq for r in got] == sorted(decode(r.value).seq for r in got)
 
 
+@pytest.mark.reliability(fault='one live camera drops while others run',
+                         happened='health says reconnecting for it; the others continue',
+                         lost='nothing from the other cameras')
 def test_live_camera_is_unhealthy_while_reconnecting_and_other_cameras_continue(samples):
     with MjpegCamera([("refuse", 0)] * 1000) as dead:
         bus = InMemoryBus(max_backlog=10000)
@@ -66,14 +71,14 @@ def test_live_camera_is_unhealthy_while_reconnecting_and_other_cameras_continue(
         runner.start()
         got = []
         try:
-            assert wait_until(lambda: sum(r.key == "file" for r in got) >= 20, timeout_s=30,
+            assert wait_until(lambda: sum(r.key == "file" for r in got) >= 20
+                              and producer.status()["cameras"]["dead"]["state"] == "reconnecting", timeout_s=120,
                               poll=lambda: got.extend(sink.poll(100, 0.1)))
             status = producer.status()
             assert status["cameras"]["dead"]["state"] == "reconnecting"
             assert status["ok"] is False
-            time.sleep(2.5)
-            assert dead.connections >= 3, "backoff keeps trying"
+            assert wait_until(lambda: dead.connections >= 3, timeout_s=120), "backoff keeps trying"
         finally:
             producer.stop_event.set()
-            runner.join(timeout=20)
+            runner.join(timeout=60)
     assert not runner.is_alive()

@@ -19,7 +19,7 @@ pytestmark = pytest.mark.integration
 REPO = Path(__file__).resolve().parents[3]
 
 
-def run_cli(args: list[str], config, timeout: float = 120) -> subprocess.CompletedProcess:
+def run_cli(args: list[str], config, timeout: float = 240) -> subprocess.CompletedProcess:
     env = {**os.environ, "VIDSENTRY_BUS__KIND": "kafka", "VIDSENTRY_BUS__KAFKA__BOOTSTRAP_SERVERS": config.bootstrap_servers,
            "VIDSENTRY_BUS__KAFKA__TOPIC_PREFIX": config.topic_prefix, "VIDSENTRY_METRICS__PORT": "0"}
     return subprocess.run([sys.executable, "-m", "vidsentry.cli", *args], cwd=REPO, env=env, capture_output=True,
@@ -47,7 +47,7 @@ cameras:
     result = run_cli(["producer", "--cameras", str(cameras)], config)
     assert result.returncode == 1
     assert "camera broken: no such video file" in result.stderr
-    (records,) = drain([sink], 90, timeout_s=60)
+    (records,) = drain([sink], 90, timeout_s=120)
     by_camera = {}
     for r in records:
         by_camera.setdefault(r.key, []).append(decode(r.value))

@@ -41,6 +41,9 @@ def test_out_of_bounds_value_names_key_and_file(tmp_path):
     assert "greater than or equal to 1" in str(err.value)
 
 
+@pytest.mark.reliability(fault='a misspelt configuration key',
+                         happened='reported with its path and source, not ignored',
+                         lost='nothing (the role does not start)')
 def test_misspelt_key_is_reported_not_ignored(tmp_path):
     path = tmp_path / "c.yaml"
     path.write_text("runtime:\n  batchsize: 4\n")
@@ -53,6 +56,9 @@ def test_bad_environment_value_names_the_variable():
         load_config(None, {"VIDSENTRY_BUS__KIND": "carrier-pigeon"})
 
 
+@pytest.mark.reliability(fault='a broken YAML config',
+                         happened='a one-line error naming file and line',
+                         lost='nothing (the role does not start)')
 def test_broken_yaml_names_the_line(tmp_path):
     path = tmp_path / "c.yaml"
     path.write_text("bus:\n  kind: memory\n  kafka: [unclosed\n")

@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from workers.face.errors import UnknownPersonError
+from workers.face.errors import InvalidNameError, UnknownPersonError
 from workers.face.identity import GalleryIndex
 
 
@@ -84,3 +84,18 @@ class GalleryContract:
         with pytest.raises(ValueError, match="NaN"):
             gallery.add("Someone", np.full(128, np.nan, np.float32))
         assert [p.name for p in gallery.people()] == ["Joe Biden"]
+
+    @pytest.mark.parametrize("name", ["<img src=x onerror=alert(1)>", "<script>alert(1)</script>", 'Bob" onload="x',
+                                      "javascript:alert(1)", "a/b", "tab\tand\x00nul", "x" * 65, "...", "-_-"])
+    def test_names_outside_the_allowed_set_are_refused_and_nothing_is_written(self, gallery, photo_embedding, name):
+        version = gallery.version()
+        with pytest.raises(InvalidNameError) as refused:
+            gallery.add(name, photo_embedding("obama"))
+        assert "\n" not in str(refused.value) and ("name" in str(refused.value))
+        assert gallery.people() == [] and gallery.version() == version
+
+    @pytest.mark.parametrize("name", ["Zoë O'Brien-Smith", "José Martí", "Nguyễn Thị Minh Khai", "김민준", "محمد علي",
+                                      "Анна Каренина", "Dr. J_Doe 2", "D’Arcy", "x" * 64])
+    def test_names_in_any_script_with_digits_and_name_punctuation_are_accepted(self, gallery, photo_embedding, name):
+        assert gallery.add(name, photo_embedding("obama")).name == name
+        assert [p.name for p in gallery.people()] == [name]

@@ -108,6 +108,28 @@ def test_import_enrols_one_folder_per_person_and_lists_what_it_skipped(samples, 
     assert sorted(names(store)) == ["Barack Obama", "Joe Biden"]
 
 
+@pytest.mark.reliability(fault="`gallery add '<img src=x onerror=alert(1)>'`",
+                         happened='refused with a one-line error (exit 2) before any photo is read; nothing is enrolled',
+                         lost='nothing')
+def test_a_name_with_markup_is_refused_before_any_photo_is_read(store, tmp_path):
+    result = invoke("add", "<img src=x onerror=alert(1)>", tmp_path / "not-read.jpg", "--store", store)
+    assert result.exit_code == 2
+    (line,) = result.output.strip().splitlines()
+    assert line.startswith("error: invalid person name '<img src=x onerror=alert(1)>'") and "letters, digits" in line
+    assert not store.exists()
+
+
+def test_import_skips_a_folder_whose_name_is_not_a_valid_person_name(samples, store, tmp_path):
+    root = tmp_path / "people"
+    for name in ("Barack Obama", "<img src=x onerror=alert(1)>"):
+        (root / name).mkdir(parents=True)
+        shutil.copy(samples["obama"], root / name / "obama.jpg")
+    result = invoke("import", root, "--store", store)
+    assert result.exit_code == 1
+    assert "enrolled Barack Obama" in result.output and "invalid person name '<img src=x onerror=alert(1)>'" in result.output
+    assert names(store) == ["Barack Obama"]
+
+
 def test_mounted_under_a_root_command_it_reads_the_roots_config_file(tmp_path):
     """As under `vidsentry --config FILE gallery ...`: the file's redis.url picks the Redis store
     (nothing listens on port 1, so the command reports where it tried)."""

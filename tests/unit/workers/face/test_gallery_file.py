@@ -7,6 +7,7 @@ import json
 import pytest
 
 from tests.unit.workers.face.gallery_contract import GalleryContract
+from vidsentry.config import RedisConfig
 from vidsentry.config.face import FaceConfig
 from workers.face.errors import GalleryError
 from workers.face.gallery import open_gallery
@@ -47,8 +48,9 @@ def test_a_damaged_or_foreign_file_is_a_clear_error(tmp_path):
 def test_open_gallery_chooses_the_store(tmp_path):
     config = FaceConfig(gallery_path=tmp_path / "g.json")
     assert isinstance(open_gallery(config), FileGallery)
-    assert type(open_gallery(config, "redis://127.0.0.1:1/0")).__name__ == "RedisGallery"
-    assert isinstance(open_gallery(config.model_copy(update={"gallery_store": "file"}), "redis://127.0.0.1:1/0"),
-                      FileGallery)
+    redis = RedisConfig(url="redis://127.0.0.1:1/0")
+    assert type(open_gallery(config, redis)).__name__ == "RedisGallery"
+    assert isinstance(open_gallery(config, RedisConfig()), FileGallery)
+    assert isinstance(open_gallery(config.model_copy(update={"gallery_store": "file"}), redis), FileGallery)
     with pytest.raises(ValueError, match="no Redis URL"):
         open_gallery(config.model_copy(update={"gallery_store": "redis"}))

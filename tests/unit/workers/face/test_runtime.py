@@ -42,7 +42,7 @@ def test_an_unreadable_jpeg_goes_to_dead_letter(bus, samples, face_detector, fac
     sink = bus.subscriber("sink", [FACES])
     stage = FaceStage(FaceConfig(), FileGallery(tmp_path / "gallery.json"), face_detector, face_embedder)
     runner = StageRunner(stage, bus, [FRAMES], RuntimeConfig(batch_size=8, poll_timeout_s=0.1), expect=FrameMsg).start()
-    handled, deadline = 0, time.monotonic() + 30
+    handled, deadline = 0, time.monotonic() + 120
     while handled < len(sent) and time.monotonic() < deadline:
         handled += runner.run_once()
     runner.close()
