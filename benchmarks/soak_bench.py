@@ -9,8 +9,9 @@ Source: OpenCV's vtest.avi (768x576, 10 fps, 79.5 s) played back to back into on
 clip in a temporary folder (long enough for the soak), one copy per camera, paced in real
 time (`--realtime`), all stages on, embedded in this process. The action stage's
 ``process`` sleeps ``--action-delay-ms`` per frame on top of its real work. RSS is sampled
-every 5 s; the slope is a least-squares fit over the second half of the run (after the
-models, tracks and buffers have reached their working size).
+every 5 s; the slope is a least-squares fit over the second half of the time the cameras
+play (after the models, tracks and buffers have reached their working size; the drain and
+the annotated videos after it are not counted).
 """
 
 from __future__ import annotations
@@ -123,8 +124,11 @@ def main() -> None:
         args.out.write_text(report)
 
 
-def slope_mb_per_min(samples: list[tuple[float, float]]) -> float:
-    half = samples[len(samples) // 2:]
+def slope_mb_per_min(samples: list[tuple[float, float]], live_s: float) -> float:
+    """Least-squares RSS slope over the second half of the live part (the cameras playing);
+    after it the run only drains and writes its annotated videos."""
+    live = [s for s in samples if s[0] <= live_s]
+    half = live[len(live) // 2:]
     if len(half) < 2:
         return float("nan")
     t = np.array([s[0] for s in half]) / 60
@@ -157,7 +161,7 @@ def render(args, summary: dict, samples: list[tuple[float, float]], wall: float)
         f"| frames analysed | {summary.get('frames', 0)} |",
         f"| frames answered without a pose pass (rate / stale) | {without_pose.get('rate', 0)} / {without_pose.get('stale', 0)} |",
         f"| RSS first / last / max sample | {rss[0]:.0f} / {rss[-1]:.0f} / {max(rss):.0f} MB |" if rss else "| RSS | no samples |",
-        f"| RSS slope over the second half | {slope_mb_per_min(samples):+.2f} MB/min |",
+        f"| RSS slope over the second half of the live part | {slope_mb_per_min(samples, args.minutes * 60):+.2f} MB/min |",
         f"| CPU cores used | {summary.get('cpu_cores_used', 0)} |",
         f"| skipped outputs | {json.dumps(summary.get('skipped', {}).get('reasons', []))} |",
     ]

@@ -154,7 +154,7 @@ class CameraReader(threading.Thread):
                 self._file_t0 = time.time() - capture.ts
             seq, ts = capture.index, self._file_t0 + capture.ts
         return FrameMsg(self.camera.id, seq, ts, image.shape[1], image.shape[0], jpeg,
-                        live=self.source.live or self.camera.realtime)
+                        live=self.source.live or self.camera.realtime, still=getattr(self.source, "still", False))
 
     def _count_rate(self) -> None:
         now = time.monotonic()

@@ -1,6 +1,7 @@
 """An image file's bytes decoded within a pixel bound: a JPEG above it is decoded already
 shrunk (libjpeg's DCT scaling: a 12000x12000 photo costs ~50 MB instead of 432 MB), then
-fitted; another format above it is refused, since it could only be decoded at full size."""
+fitted; another format above it is refused, since it could only be decoded at full size.
+What OpenCV cannot decode (GIF) goes to Pillow, whose own pixel guard refuses bombs."""
 
 from __future__ import annotations
 
@@ -40,11 +41,33 @@ def decode_image(data: bytes, max_pixels: int) -> DecodedImage | None:
         return None if image is None else DecodedImage(fit(image, max_pixels), size)
     image = cv2.imdecode(buffer, cv2.IMREAD_COLOR)
     if image is None:
+        image = _pillow_decode(data, max_pixels)
+    if image is None:
         return None
     height, width = image.shape[:2]
     if width * height > max_pixels:  # a format whose header is not read here (BMP, WebP, TIFF)
         return DecodedImage(fit(image, max_pixels), (width, height))
     return DecodedImage(image)
+
+
+def _pillow_decode(data: bytes, max_pixels: int) -> np.ndarray | None:
+    """BGR of the first frame of an image OpenCV cannot read (GIF); None when Pillow cannot either."""
+    import io
+
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            if image.width * image.height > max_pixels:
+                raise ImageTooLarge(f"the image is {megapixels(image.width, image.height)}, above max_pixels "
+                                    f"({max_pixels}); only a JPEG can be shrunk while it is decoded")
+            image.seek(0)
+            rgb = np.asarray(image.convert("RGB"), np.uint8)
+    except ImageTooLarge:
+        raise
+    except (UnidentifiedImageError, Image.DecompressionBombError, OSError, ValueError, EOFError):
+        return None
+    return np.ascontiguousarray(rgb[:, :, ::-1])
 
 
 def fit(image: np.ndarray, max_pixels: int) -> np.ndarray:

@@ -25,7 +25,7 @@ from vidsentry.redact import redact_url
 
 log = logging.getLogger(__name__)
 
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"}
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".gif", ".pgm", ".ppm", ".tif", ".tiff"}
 STREAM_SCHEMES = re.compile(rf"^({'|'.join(SCHEMES)})://", re.IGNORECASE)
 
 
@@ -48,6 +48,8 @@ class Capture:
 class FrameSource(Protocol):
     live: bool
     fps: float | None
+    still: bool
+    """Each frame is an independent photo (an image folder), not part of a moving scene."""
 
     def open(self) -> None:
         """Connect; raises SourceError."""
@@ -80,6 +82,7 @@ def open_source(camera: str, source: str, fps: float = 1.0, open_timeout_s: floa
 
 class _CaptureSource:
     live = True
+    still = False
 
     def __init__(self, camera: str, source: str, max_pixels: int = DEFAULT_MAX_PIXELS) -> None:
         self.camera = camera
@@ -204,11 +207,21 @@ class VideoFileSource(_CaptureSource):
         return Capture(image, position, self.index - 1)
 
 
+def image_files(folder: Path) -> list[Path]:
+    """The images an image-folder source reads, in the order it reads them (frame ``seq`` i is
+    the i-th, unreadable ones included); a single image file is a folder of one."""
+    if folder.is_file():
+        return [folder]
+    return sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+
+
 class ImageFolderSource:
     """Images in a folder, in name order, as a slow camera (one frame per image); or one
-    image file. Images above ``max_pixels`` are shrunk as they are decoded (JPEG) or skipped."""
+    image file. Images above ``max_pixels`` are shrunk as they are decoded (JPEG) or skipped.
+    Each image is a still: a scene of its own, never tracked across (``FrameMsg.still``)."""
 
     live = False
+    still = True
 
     def __init__(self, camera: str, folder: Path, fps: float = 1.0, max_pixels: int = DEFAULT_MAX_PIXELS) -> None:
         self.camera = camera
@@ -220,10 +233,7 @@ class ImageFolderSource:
         self._skipped = 0
 
     def open(self) -> None:
-        if self.folder.is_file():
-            self.files = [self.folder]
-        else:
-            self.files = sorted(p for p in self.folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+        self.files = image_files(self.folder)
         if not self.files:
             raise SourceError(self.camera, str(self.folder), "the folder holds no images")
         self.index = 0

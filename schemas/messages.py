@@ -35,6 +35,9 @@ class FrameMsg:
     """A live camera's frame, or a file's paced in real time: ``ts_capture`` is then the wall
     clock at capture, and a stage that has fallen behind may skip costly work on stale frames
     (schema 1.1; absent in 1.0 messages, which read as False)."""
+    still: bool = False
+    """One photo of an image folder or a single image: a scene of its own, unrelated to the
+    camera's frames before and after it, so stages must not track across it (schema 1.2)."""
 
     def __post_init__(self) -> None:
         self.id = self.id or message_id(self.camera, self.seq, "frame")
@@ -50,6 +53,9 @@ class Identity:
     person_id: str | None = None
     name: str | None = None
     distance: float | None = None
+    reason: str | None = None
+    """Why the identity is still ``pending`` (which quality check or rule held it back);
+    None once decided (schema 1.2)."""
 
 
 @dataclass

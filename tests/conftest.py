@@ -16,8 +16,6 @@ from vidsentry.config import KafkaConfig
 from vidsentry.devservices import LocalKafka, LocalRedis
 from vidsentry.devtls import TlsFiles, make_certificates
 
-pytest_plugins = ["tests.reliability"]
-
 CACHE_ROOT = Path(os.environ.get("VIDSENTRY_MODELS__CACHE_DIR", "~/.cache/vidsentry")).expanduser()
 
 

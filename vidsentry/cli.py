@@ -357,9 +357,11 @@ def _add_stage_commands() -> None:
     from workers.action.commands import dataset_stats_command, evaluate_action, train_action
     from workers.emotion.commands import evaluate_emotion, train_emotion
     from workers.face.commands import gallery_app
+    from workers.face.evaluate_command import evaluate_identity
 
     train_app.command("emotion")(train_emotion)
     evaluate_app.command("emotion")(evaluate_emotion)
+    evaluate_app.command("identity")(evaluate_identity)
     train_app.command("action")(train_action)
     evaluate_app.command("action")(evaluate_action)
     dataset_app.command("stats")(dataset_stats_command)

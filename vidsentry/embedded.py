@@ -132,7 +132,8 @@ class EmbeddedRun:
         loading = time.monotonic()
         bus = InMemoryBus(partitions=1, max_backlog=config.bus.memory.max_backlog, publish_timeout_s=0.5)
         bus.create_topics(ALL_TOPICS)
-        recorder = Recorder(staging / "events.jsonl", measure_latency=any(map(paced_like_a_camera, self.cameras)))
+        recorder = Recorder(staging / "events.jsonl", measure_latency=any(map(paced_like_a_camera, self.cameras)),
+                            marks_path=staging / "marks.jsonl")
         if options.blur_faces != "none":
             config.aggregator.blur_snapshots = options.blur_faces
         aggregator = build_aggregator(config, alerts_file=None if config.redis.url else staging / "alerts.jsonl")
@@ -192,7 +193,7 @@ class EmbeddedRun:
             "peak_rss_mb": round(_peak_rss_mb(), 1),
         }
         latency = _latency(recorder, alerts) if recorder.measure_latency else None
-        write_report(staging / "report.html", recorder, alerts, timings, run_info, videos)
+        write_report(staging / "report.html", recorder, alerts, timings, {**run_info, "photos": self._photo_names()}, videos)
         (staging / "summary.json").write_text(json.dumps(redact_data({
             **run_info, "failures": failures, "timings": timings, "persons": len(recorder.persons), "alerts": len(alerts),
             "interrupted": interrupted, "cameras": cameras, "latency_s": latency,
@@ -228,6 +229,17 @@ class EmbeddedRun:
         if len(errors) == len(self.cameras):
             raise RunError("nothing to analyse: " + "; ".join(errors))
         return None if live else expected
+
+    def _photo_names(self) -> dict[str, list[str]]:
+        """Each image-folder camera's file names in frame order, for the report's table of photos."""
+        from producers.sources import IMAGE_SUFFIXES, image_files
+
+        names = {}
+        for camera in self.cameras:
+            path = Path(camera.source)
+            if "://" not in camera.source and (path.is_dir() or (path.is_file() and path.suffix.lower() in IMAGE_SUFFIXES)):
+                names[camera.id] = [p.name for p in image_files(path)]
+        return names
 
     def _prepare_gallery(self, staging: Path) -> None:
         gallery = self.options.gallery

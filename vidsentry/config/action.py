@@ -140,11 +140,50 @@ class RulesConfig(Section):
         return self
 
 
+class FightConfig(Section):
+    """The fight model: optical-flow and people features of each camera's last seconds, scored
+    by a small trained model (workers/action/models/fight.json unless ``model_path`` is set)."""
+
+    enabled: bool = Field(True, title="Fight model on",
+                          description="Score every pose pass's window with the fight model and label the people in "
+                                      "the motion 'fighting'. Off: only the rules' fight test.")
+    model_path: Path | None = Field(
+        None, title="Fight model file",
+        description="A fight.json written by `vidsentry train action --clips DIR`. Null: the model shipped in "
+                    "workers/action/models/fight.json (trained on CCTV fight clips, EVALUATION.md).")
+    threshold: float | None = Field(
+        None, gt=0.0, lt=1.0, title="Fight probability threshold",
+        description="A window whose fight probability reaches this is a fight. Null: the model's own threshold, "
+                    "chosen when it was trained.")
+    window_s: float = Field(2.0, ge=0.5, le=10.0, title="Fight window",
+                            description="Seconds of motion each decision looks at (the model was trained on 2).")
+    min_window_s: float = Field(1.0, ge=0.3, le=10.0, title="Shortest fight window",
+                                description="No decision before a camera has this many seconds of motion.")
+    flow_width: int = Field(160, ge=64, le=640, title="Optical flow width",
+                            description="Frames are shrunk to this many pixels wide for the optical flow (cost per "
+                                        "frame: EVALUATION.md). The model was trained at 160.")
+    flow_max_fps: float = Field(10.0, gt=0, le=60, title="Optical flow rate",
+                                description="Flow between frames at most this many times a second per camera (the "
+                                            "model was trained at 10).")
+    report_region: bool = Field(
+        True, title="Report fights nobody was found in",
+        description="When the model finds a fight but the pose model found nobody in the motion (people wrestling "
+                    "or small in the view often score too low), report one 'fighting' entry whose box is the region "
+                    "of the motion and whose track id ends in /fight, so the fight alert can still fire.")
+
+    @model_validator(mode="after")
+    def _min_within_window(self) -> FightConfig:
+        if self.min_window_s > self.window_s:
+            raise ValueError(f"min_window_s ({self.min_window_s}) must not exceed window_s ({self.window_s})")
+        return self
+
+
 class ActionConfig(Section):
     pose: PoseConfig = Field(default_factory=PoseConfig)
     tracker: TrackerConfig = Field(default_factory=TrackerConfig)
     window: WindowConfig = Field(default_factory=WindowConfig)
     rules: RulesConfig = Field(default_factory=RulesConfig)
+    fight: FightConfig = Field(default_factory=FightConfig)
     model_path: Path | None = Field(
         None, title="Trained action model",
         description="A model written by `vidsentry train action` (.keras with its .labels.json beside it). Set: it "

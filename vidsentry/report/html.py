@@ -22,6 +22,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 from schemas import ACTION_LABELS, EMOTION_LABELS  # noqa: E402
 from vidsentry.redact import redact_text, redact_url  # noqa: E402
+from vidsentry.report.photos import pending_reason, photo_rows  # noqa: E402
 from vidsentry.report.recorder import Recorder  # noqa: E402
 
 EMOTION_COLOURS = ["#d62728", "#8c564b", "#9467bd", "#2ca02c", "#1f77b4", "#ff7f0e", "#7f7f7f"]
@@ -116,6 +117,8 @@ def render_report(recorder: Recorder, alerts: list[dict], timings: dict[str, dic
     for person_id, state in sorted(recorder.persons.items(), key=lambda kv: kv[1].get("first_seen", 0)):
         actions = ", ".join(dict.fromkeys(a for _, a in recorder.action_history.get(person_id, []))) or "-"
         identity = state.get("name") or (state.get("identity") if state.get("face_tracks") else "no face seen")
+        if identity == "pending" and (reason := pending_reason(recorder, state)):
+            identity = f"pending ({reason})"
         persons.append([person_id, identity, ", ".join(state.get("cameras", [])),
                         f"{state['last_seen'] - state['first_seen']:.1f} s", _dominant(emotions.get(person_id, [])), actions])
     histories = {person: spans for person, spans in recorder.action_history.items() if spans}
@@ -128,6 +131,7 @@ def render_report(recorder: Recorder, alerts: list[dict], timings: dict[str, dic
         "sources": [[redact_url(str(s["source"])), s["camera"], s["frames"], _link(videos.get(s["camera"]))]
                     for s in run["sources"]],
         "persons": persons,
+        "photos": photo_rows(recorder, run.get("photos", {})),
         "emotion_plots": [_plot(emotion_plot(p, r, t0), p) for p, r in emotions.items() if len(r) >= 2],
         "action_plot": action,
         "alerts": [[a["id"], f"{a['ts'] - t0:+.1f} s", a["rule"], a["severity"], a["status"], a["camera"], a["subject"],

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import time
+from array import array
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,6 +18,8 @@ class FrameMarks:
     ts: float
     faces: list[dict] = field(default_factory=list)
     bodies: list[dict] = field(default_factory=list)
+    emotions: dict[str, str] = field(default_factory=dict)
+    """Emotion label by face track; kept apart so it survives whichever topic arrives first."""
 
 
 @dataclass
@@ -41,11 +44,21 @@ class Recorder:
     measure_latency: bool = False
     """Record capture-to-here seconds per message kind; meaningful only when capture times
     are wall-clock times (live cameras, files paced in real time)."""
-    latencies: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
+    latencies: dict[str, array] = field(default_factory=lambda: defaultdict(lambda: array("d")))
+    stills: dict[str, set[int]] = field(default_factory=lambda: defaultdict(set))
+    """Seqs of each camera's still frames (photos of an image folder): each is reported on its own."""
+    face_reasons: dict[tuple[str, str], str] = field(default_factory=dict)
+    """The last reason a face track was pending, by (camera, track)."""
+
+    marks_path: Path | None = None
+    """Where per-frame marks are appended as JSON lines during the run, to be read back into
+    ``marks`` by ``close``: a live run of hours keeps a flat memory (a street camera's marks
+    are ~2 KB a frame). None keeps them in memory as they come (short runs, tests)."""
 
     def __post_init__(self) -> None:
         self.events_path.parent.mkdir(parents=True, exist_ok=True)
         self._events = open(self.events_path, "w", buffering=1)
+        self._marks_log = open(self.marks_path, "w", buffering=1 << 16) if self.marks_path else None
 
     def process(self, batch: list[Message]) -> list:
         now = time.time()
@@ -56,25 +69,29 @@ class Recorder:
             if isinstance(message, FrameMsg):
                 self.frames_seen[message.camera] += 1
                 self.frame_sizes[message.camera] = (message.width, message.height)
+                if message.still:
+                    self.stills[message.camera].add(message.seq)
                 first = self.first_frame.get(message.camera)
                 if first is None or message.seq < first[0]:
                     self.first_frame[message.camera] = (message.seq, message.ts_capture)
             elif isinstance(message, FacesMsg):
-                frame = self._frame(message.camera, message.seq, message.ts_capture)
                 self.faces_seen += len(message.faces)
-                frame.faces = [{"track": f.track_id, "box": f.box, "status": f.identity.status, "name": f.identity.name,
-                                "person": f.identity.person_id, "emotion": None} for f in message.faces]
+                self._mark(message.camera, message.seq, message.ts_capture, "faces",
+                           [{"track": f.track_id, "box": f.box, "status": f.identity.status, "name": f.identity.name,
+                             "person": f.identity.person_id, "reason": f.identity.reason, "emotion": None}
+                            for f in message.faces])
+                for face in message.faces:
+                    if face.identity.reason:
+                        self.face_reasons[(message.camera, face.track_id)] = face.identity.reason
             elif isinstance(message, EmotionsMsg):
-                frame = self._frame(message.camera, message.seq, message.ts_capture)
-                labels = {e.track_id: e.label for e in message.faces}
-                for face in frame.faces:
-                    face["emotion"] = labels.get(face["track"], face["emotion"])
+                self._mark(message.camera, message.seq, message.ts_capture, "emotions",
+                           {e.track_id: e.label for e in message.faces})
                 for reading in message.faces:
                     self.emotion_history[(message.camera, reading.track_id)].append((message.ts_capture, list(reading.probs)))
             elif isinstance(message, ActionsMsg):
-                frame = self._frame(message.camera, message.seq, message.ts_capture)
                 self.bodies_seen += len(message.persons)
-                frame.bodies = [{"track": p.track_id, "box": p.box, "action": p.action} for p in message.persons]
+                self._mark(message.camera, message.seq, message.ts_capture, "bodies",
+                           [{"track": p.track_id, "box": p.box, "action": p.action} for p in message.persons])
             elif isinstance(message, EventMsg):
                 self._events.write(json.dumps({"id": message.id, "person_id": message.person_id, "camera": message.camera,
                                                "ts": message.ts, "state": message.state}) + "\n")
@@ -90,7 +107,23 @@ class Recorder:
         return []
 
     def close(self) -> None:
+        """Close the events file; with ``marks_path``, read the marks back (and remove the file)."""
         self._events.close()
+        if self._marks_log is None:
+            return
+        self._marks_log.close()
+        self._marks_log = None
+        with open(self.marks_path) as lines:
+            for line in lines:
+                camera, seq, ts, kind, value = json.loads(line)
+                _apply(self._frame(camera, seq, ts), kind, value)
+        self.marks_path.unlink()
+
+    def _mark(self, camera: str, seq: int, ts: float, kind: str, value: list | dict) -> None:
+        if self._marks_log is not None:
+            self._marks_log.write(json.dumps([camera, seq, ts, kind, value], separators=(",", ":")) + "\n")
+        else:
+            _apply(self._frame(camera, seq, ts), kind, value)
 
     def settle_persons(self, final: dict[str, dict]) -> None:
         """Replace the people seen in events by the aggregator's final ones: a provisional
@@ -124,3 +157,17 @@ class Recorder:
         if seq not in frames:
             frames[seq] = FrameMarks(ts)
         return frames[seq]
+
+
+def _apply(frame: FrameMarks, kind: str, value: list | dict) -> None:
+    """One stage's marks for a frame; faces and their emotions may arrive in either order."""
+    if kind == "faces":
+        frame.faces = value
+        for face in frame.faces:
+            face["emotion"] = frame.emotions.get(face["track"], face["emotion"])
+    elif kind == "emotions":
+        frame.emotions.update(value)
+        for face in frame.faces:
+            face["emotion"] = value.get(face["track"], face["emotion"])
+    else:
+        frame.bodies = value

@@ -14,7 +14,13 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 DEFAULT_CACHE_ROOT = Path("~/.cache/vidsentry")
 
-DataArg = Annotated[Path, typer.Argument(help="A folder per label of videos (DATA/walking/*.mp4, DATA/fighting/*.avi, ...).")]
+DataArg = Annotated[Optional[Path], typer.Argument(
+    help="A folder per label of videos (DATA/walking/*.mp4, DATA/fighting/*.avi, ...) for the temporal model.")]
+ClipsOpt = Annotated[Optional[Path], typer.Option(
+    help="Instead of DATA: a folder of fight clips, one subfolder per class (fight/ and noFight/, or Fight/NonFight, "
+         "violence/non-violence): train the fight model / score the whole action stage on them.")]
+PoseFpsOpt = Annotated[Optional[float], typer.Option(
+    min=0.0, max=120.0, help="--clips: pose passes per second (default: the configured 5; 0: every frame).")]
 PoseOpt = Annotated[str, typer.Option(help="Pose model: movenet-multipose, hog-blazepose, or module:callable "
                                            "(a factory (PoseConfig, cache_root) -> PoseEstimator).")]
 CacheOpt = Annotated[Path, typer.Option(help="Cache root: pose models under models/, extracted keypoint tracks "
@@ -47,8 +53,11 @@ def _estimator_factory(pose_config, cache_root: Path):
 
 
 def train_action(
-    data: DataArg,
-    out: Annotated[Path, typer.Option(help="Folder for action_model.keras, its label map, history.json and split.json.")] = Path("action-model"),
+    data: DataArg = None,
+    clips: ClipsOpt = None,
+    out: Annotated[Optional[Path], typer.Option(
+        help="Folder for action_model.keras, its label map, history.json and split.json (default action-model); "
+             "--clips: the fight model's file (default fight.json).")] = None,
     pose: PoseOpt = "movenet-multipose",
     fps: FpsOpt = None,
     steps: Annotated[int, typer.Option(min=4, max=256, help="Time steps per window.")] = 20,
@@ -62,10 +71,31 @@ def train_action(
     mirror: Annotated[bool, typer.Option(help="Add left-right mirrored copies of the training windows.")] = True,
     balance_classes: Annotated[bool, typer.Option(help="Weight classes by inverse frequency.")] = False,
     seed: Annotated[int, typer.Option()] = 0,
+    min_recall: Annotated[float, typer.Option(min=0.05, max=1.0, help="--clips: the threshold is the highest whose "
+                                                                      "cross-validated clip recall is this.")] = 0.75,
+    folds: Annotated[int, typer.Option(min=2, max=20, help="--clips: cross-validation folds (by clip).")] = 5,
+    repeats: Annotated[int, typer.Option(min=1, max=50, help="--clips: cross-validation repeats.")] = 5,
+    regularisation: Annotated[float, typer.Option(min=1e-4, max=1e4, help="--clips: logistic regression C.")] = 1.0,
     cache_dir: CacheOpt = DEFAULT_CACHE_ROOT,
 ) -> None:
-    """Train the temporal action model on labelled clips (split into train/validation by clip)."""
+    """Train the temporal action model on labelled clips (split into train/validation by clip), or with
+    --clips the fight model (cross-validated by clip)."""
     from workers.action.errors import ActionModelError, DatasetError, PoseModelError
+
+    if clips is not None:
+        from workers.action import fight_commands
+
+        pose_config = _pose_config(pose)
+        try:
+            fight_commands.train(clips, out or Path("fight.json"), fight_commands.stage_config(pose_config, None, True, None),
+                                 cache_dir, _estimator_factory(pose_config, cache_dir), min_recall, folds, repeats,
+                                 regularisation, seed, typer.echo)
+        except fight_commands.ERRORS as exc:
+            _fail(str(exc), code=1)
+        return
+    if data is None:
+        _fail("give DATA (a folder per action label) or --clips DIR (fight / no-fight clips)")
+    out = out or Path("action-model")
     from workers.action.extract import ExtractOptions
     from workers.action.features import SequenceSpec
     from workers.action.train import TrainOptions, train
@@ -83,15 +113,34 @@ def train_action(
 
 
 def evaluate_action(
-    data: DataArg,
-    model: Annotated[Path, typer.Argument(help="action_model.keras written by `vidsentry train action`.")],
+    data: DataArg = None,
+    model: Annotated[Optional[Path], typer.Argument(help="action_model.keras written by `vidsentry train action`.")] = None,
+    clips: ClipsOpt = None,
+    fight_model: Annotated[Optional[Path], typer.Option(help="--clips: a fight.json (default: the shipped one).")] = None,
+    fight: Annotated[bool, typer.Option(help="--clips: use the fight model (--no-fight: the rules alone).")] = True,
+    pose_fps: PoseFpsOpt = None,
     confusion_png: Annotated[Optional[Path], typer.Option(help="Where to save the confusion matrix (default: next to the model).")] = None,
     pose: Annotated[Optional[str], typer.Option(help="Pose model (default: the one the model was trained with).")] = None,
     fps: FpsOpt = None,
     cache_dir: CacheOpt = DEFAULT_CACHE_ROOT,
 ) -> None:
-    """Accuracy, per-class precision/recall/F1 and macro-F1 of a trained action model; saves a confusion-matrix PNG."""
+    """Accuracy, per-class precision/recall/F1 and macro-F1 of a trained action model; saves a confusion-matrix PNG.
+    With --clips: the action stage on fight / no-fight clips, played as `vidsentry run` would (a clip is flagged when
+    anyone in it is labelled fighting)."""
     from workers.action.errors import ActionModelError, DatasetError, PoseModelError
+
+    if clips is not None:
+        from workers.action import fight_commands
+
+        pose_config = _pose_config(pose or "movenet-multipose")
+        try:
+            fight_commands.evaluate(clips, fight_commands.stage_config(pose_config, pose_fps, fight, fight_model),
+                                    cache_dir, _estimator_factory(pose_config, cache_dir), typer.echo)
+        except fight_commands.ERRORS as exc:
+            _fail(str(exc), code=1)
+        return
+    if data is None or model is None:
+        _fail("give DATA and MODEL (a trained temporal model), or --clips DIR (fight / no-fight clips)")
     from workers.action.evaluate import EvaluateOptions, evaluate
     from workers.action.extract import ExtractOptions
     from workers.action.temporal import labels_path

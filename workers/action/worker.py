@@ -28,11 +28,12 @@ from schemas import ActionsMsg, FrameMsg, PersonAction
 from vidsentry.config.action import ActionConfig
 from vidsentry.config.models import Config
 from workers.action.classifier import UNKNOWN, ActionClassifier, ActionGuess, make_classifier
+from workers.action.fight import CameraFight, FightDetector
 from workers.action.keypoints import TrackWindow
 from workers.action.metrics import ACTIONS, CLASSIFY_SECONDS, FRAMES_WITHOUT_POSE, PEOPLE_FOUND, PERSONS_TRACKED, POSE_SECONDS
 from workers.action.pose import PersonPose, PoseEstimator
 from workers.action.pose_factory import make_pose_estimator
-from workers.action.tracker import BodyTracker
+from workers.action.tracker import BodyTrack, BodyTracker
 from workers.frames import decode_frame
 
 log = logging.getLogger(__name__)
@@ -50,15 +51,19 @@ class CameraState:
     a time, frames already tracked get the same answer instead of being tracked twice."""
     last_pass: ActionsMsg | None = None
     """The output of the last frame pose ran on."""
+    fight: CameraFight | None = None
+    """Motion and group sizes for the fight model (None when it is off)."""
 
 
 class ActionStage:
     name = "action"
 
     def __init__(self, config: ActionConfig, estimator: PoseEstimator, classifier: ActionClassifier,
-                 clock: Callable[[], float] = time.time) -> None:
-        """``clock`` is the wall clock that live frames' capture times are compared with."""
+                 clock: Callable[[], float] = time.time, fight: FightDetector | None = None) -> None:
+        """``clock`` is the wall clock that live frames' capture times are compared with;
+        ``fight`` the fight model (None: only the classifier's own fight test)."""
         self.config = config
+        self.fight = fight
         self.clock = clock
         self.estimator = estimator
         self.classifier = classifier
@@ -83,6 +88,8 @@ class ActionStage:
         if remembered is not None:
             return remembered
         rgb = decode_frame(frame, self.config.max_frame_pixels)
+        if state.fight is not None and not getattr(frame, "still", False):
+            state.fight.motion.add(frame.ts_capture, rgb)  # a photo has no motion: no flow across it
         skip = self._skip_reason(state, frame)
         if skip:
             last = state.last_pass
@@ -124,6 +131,7 @@ class ActionStage:
 
         confirmed = {t.track_id for t in state.tracker.confirmed}
         guesses = self._classify(state, confirmed)
+        region = self._fights(state, frame, people, update.tracks, confirmed, guesses, width, height)
         persons = []
         for person, track in zip(people, update.tracks):
             if track.track_id not in confirmed:
@@ -134,7 +142,8 @@ class ActionStage:
                 ACTIONS.labels(frame.camera, guess.label).inc()
             persons.append(_person(person, track.track_id, guess, state.windows[track.track_id], width, height))
         PERSONS_TRACKED.labels(frame.camera).set(len(persons))
-
+        if region is not None:
+            persons.append(region)
         return ActionsMsg(frame.camera, frame.seq, frame.ts_capture, width, height, persons)
 
     def _estimate(self, camera: str, rgb: np.ndarray) -> list[PersonPose]:
@@ -156,11 +165,33 @@ class ActionStage:
         CLASSIFY_SECONDS.labels(self.classifier.name).observe(time.perf_counter() - started)
         return guesses
 
+    def _fights(self, state: CameraState, frame: FrameMsg, people: list[PersonPose], tracks: list[BodyTrack],
+                confirmed: set[str], guesses: dict[str, ActionGuess], width: int, height: int) -> PersonAction | None:
+        """Label 'fighting' the people the fight model puts in a fight (a fall stays a fall);
+        the region entry when the fight is where nobody was found."""
+        if self.fight is None or state.fight is None:
+            return None
+        boxes = {track.track_id: person.box for person, track in zip(people, tracks) if track.track_id in confirmed}
+        verdict = self.fight.assess(frame.camera, state.fight, frame.ts_capture, boxes, width, height)
+        if verdict is None:
+            return None
+        for track_id, confidence in verdict.fighting.items():
+            if guesses.get(track_id, ActionGuess(UNKNOWN, 0.0)).label != "falling":
+                guesses[track_id] = ActionGuess("fighting", confidence)
+        if verdict.region is None:
+            return None
+        x1, y1, x2, y2 = (round(float(v), 1) for v in verdict.region)
+        t = frame.ts_capture
+        return PersonAction(track_id=f"{frame.camera}/fight", box=[x1, y1, x2, y2], action="fighting",
+                            confidence=round(verdict.probability, 3),
+                            window=[round(t - self.fight.config.window_s, 3), round(t, 3)])
+
     def _camera(self, camera: str) -> CameraState:
         state = self.cameras.get(camera)
         if state is None:
             c = self.config.tracker
-            state = CameraState(BodyTracker(camera, c.min_hits, c.max_misses, c.min_iou, c.max_shift))
+            state = CameraState(BodyTracker(camera, c.min_hits, c.max_misses, c.min_iou, c.max_shift),
+                                fight=self.fight.camera() if self.fight is not None else None)
             self.cameras[camera] = state
         return state
 
@@ -179,10 +210,10 @@ def _person(person: PersonPose, track_id: str, guess: ActionGuess, window: Track
 
 
 def build_stage(config: ActionConfig, cache_root: Path, fetch_on_demand: bool = True) -> ActionStage:
-    """The action stage with its pose model from the verified cache and its classifier
-    (the trained model at ``config.model_path``, else the rules)."""
+    """The action stage with its pose model from the verified cache, its classifier (the
+    trained model at ``config.model_path``, else the rules) and the fight model."""
     estimator = make_pose_estimator(config.pose, Path(cache_root).expanduser(), fetch_on_demand)
-    return ActionStage(config, estimator, make_classifier(config))
+    return ActionStage(config, estimator, make_classifier(config), fight=FightDetector.from_config(config.fight))
 
 
 def serve(config: Config) -> None:

@@ -18,7 +18,7 @@ import typer
 from vidsentry.config import ConfigError, ModelsConfig, RedisConfig, load_config
 from vidsentry.config.face import FaceConfig
 from vidsentry.redact import redact_text
-from workers.face.enrol import Enroller, person_folders
+from workers.face.enrol import Enroller, build_enroller, person_folders
 from workers.face.errors import EnrolmentError, GalleryError, InvalidNameError, UnknownPersonError
 from workers.face.gallery import Gallery, open_gallery, valid_name
 
@@ -29,7 +29,8 @@ RedisOption = Annotated[Optional[str], typer.Option(
     "--redis", help="Use the gallery in this Redis (redis://host:port/db) instead of the configured store.")]
 StoreOption = Annotated[Optional[Path], typer.Option(
     "--store", help="Use this local gallery file (embedded mode) instead of the configured store.")]
-Images = Annotated[list[Path], typer.Argument(help="Photos showing exactly one face each.")]
+Images = Annotated[list[Path], typer.Argument(help="Photos showing exactly one face each (JPEG, PNG, BMP, WebP, GIF, "
+                                                   "PGM or TIFF).")]
 Folder = Annotated[Path, typer.Argument(help="One sub-folder per person, named after them, holding their photos.",
                                         exists=True, file_okay=False)]
 
@@ -68,13 +69,10 @@ def _gallery(ctx: typer.Context, redis_url: str | None, store: Path | None) -> G
 
 def _enroller(ctx: typer.Context) -> Enroller:
     from vidsentry.models import ModelMissingError
-    from workers.face.detector import make_detector
-    from workers.face.embedder import load_embedder
 
     face, models, _ = _settings(ctx)
     try:
-        detector = make_detector("mediapipe-full", face.min_detection_score, models.cache_dir, models.fetch_on_demand)
-        return Enroller(detector, load_embedder(models.cache_dir, models.fetch_on_demand), face)
+        return build_enroller(face, models)
     except ModelMissingError as exc:
         fail(str(exc), code=1)
 

@@ -1,8 +1,8 @@
 """Face detectors behind one small interface: ``detect(rgb) -> FaceBoxes``.
 
-MediaPipe BlazeFace (short or full range) is the production detector; the Haar cascade
-of the research prototype stays as a baseline for benchmarks only (slower, more false
-positives, no landmarks).
+MediaPipe BlazeFace (short and full range together, ``ranges.py``, or either alone) is the
+production detector; the Haar cascade of the research prototype stays as a baseline for
+benchmarks only (slower, more false positives, no landmarks).
 """
 
 from __future__ import annotations
@@ -140,8 +140,13 @@ def make_detector(kind: str, min_score: float, cache_root: Path | None = None, f
     """The detector named by ``FaceConfig.detector``."""
     if kind == "haar":
         return HaarFaceDetector()
+    if kind == "mediapipe-auto":
+        from workers.face.ranges import MultiRangeDetector
+
+        return MultiRangeDetector(make_detector("mediapipe-full", min_score, cache_root, fetch_on_demand),
+                                  make_detector("mediapipe-short", min_score, cache_root, fetch_on_demand))
     if kind not in ("mediapipe-full", "mediapipe-short"):
-        raise ValueError(f"unknown face detector {kind!r}; choose mediapipe-full, mediapipe-short or haar")
+        raise ValueError(f"unknown face detector {kind!r}; choose mediapipe-auto, mediapipe-full, mediapipe-short or haar")
     full_range = kind == "mediapipe-full"
     model_file = None
     if cache_root is not None:

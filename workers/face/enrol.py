@@ -1,8 +1,10 @@
 """Turn an enrolment photo into one embedding, or say exactly why it cannot be used.
 
-Enrolment always uses the full-range detector, whatever the worker runs: it is the one
-that sees every face in a group photo, and a photo with several faces must be refused,
-not silently enrolled as whichever face came first.
+A photo is judged exactly as the face stage judges a still frame: the same photo detector
+(both BlazeFace ranges, whatever the worker runs: it sees every face of a group photo, so a
+photo with several faces is refused, not enrolled as whichever face came first, and it finds
+close-ups and faces that fill the picture) and the same quality policy (``quality.assess``
+with the same settings). What enrolment accepts the live stage accepts, and the reverse.
 """
 
 from __future__ import annotations
@@ -10,7 +12,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 
-import cv2
 import numpy as np
 
 from vidsentry.config.face import FaceConfig
@@ -19,9 +20,11 @@ from workers.face.align import aligned_crop
 from workers.face.detector import FaceDetector
 from workers.face.embedder import EMBEDDING_DIM, FaceEmbedder
 from workers.face.errors import EnrolmentError, InvalidNameError, NoFaceError, PoorFaceError, SeveralFacesError
+from workers.face.photos import PHOTO_SUFFIXES, UnreadablePhotoError, read_photo
 from workers.face.quality import assess
 
-IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".webp"})
+IMAGE_SUFFIXES = PHOTO_SUFFIXES
+ENROLMENT_DETECTOR = "mediapipe-auto"
 
 
 class Enroller:
@@ -32,11 +35,14 @@ class Enroller:
 
     def embedding(self, image: Path | str) -> np.ndarray:
         """The (128,) embedding of the single good face in ``image``; EnrolmentError otherwise."""
-        bgr = cv2.imread(str(image), cv2.IMREAD_COLOR)
-        if bgr is None:
-            raise EnrolmentError(image, "cannot be read as an image (missing, unreadable or not a JPEG/PNG)")
-        rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
-        found = self.detector.detect(rgb)
+        try:
+            rgb = read_photo(image)
+        except UnreadablePhotoError as exc:
+            raise EnrolmentError(image, str(exc)) from None
+        detect_photo = getattr(self.detector, "detect_photo", None)
+        found = detect_photo(rgb) if detect_photo is not None else self.detector.detect(rgb)
+        if len(found):
+            found = found.select(np.flatnonzero(found.scores >= self.config.min_detection_score))
         if len(found) == 0:
             raise NoFaceError(image)
         if len(found) > 1:
@@ -70,11 +76,11 @@ def person_folders(root: Path) -> dict[str, list[Path]]:
 
 
 def build_enroller(face: FaceConfig, models: ModelsConfig) -> Enroller:
-    """An enroller with the full-range detector (enrolment photos are often wide shots)."""
+    """An enroller with the photo detector (both ranges), whatever detector the worker runs."""
     from workers.face.detector import make_detector
     from workers.face.embedder import load_embedder
 
-    detector = make_detector("mediapipe-full", face.min_detection_score, models.cache_dir, models.fetch_on_demand)
+    detector = make_detector(ENROLMENT_DETECTOR, face.min_detection_score, models.cache_dir, models.fetch_on_demand)
     return Enroller(detector, load_embedder(models.cache_dir, models.fetch_on_demand), face)
 
 

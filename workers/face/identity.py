@@ -4,12 +4,14 @@ Guards against a false name, in order:
 
 * only good samples are embedded at all (``quality``);
 * a sample matches a person only within ``match_threshold`` *and* with ``match_margin``
-  to the second-closest person; otherwise it votes "nobody";
+  to the second-closest person; beyond the threshold it votes "nobody", within it but too
+  close to call (ambiguous) it abstains;
 * a sample closer to one of a person's rejected faces (``gallery reject``) than to any of
   their enrolled faces can never match that person;
 * a track is named only when at least ``min_agreeing_samples`` samples vote for the same
   person and they outnumber all other votes; the same rule declares it ``unknown``.
-  Until then it stays ``pending``.
+  Until then it stays ``pending``, with the reason. (A still photo is its own scene and
+  gives one sample: it needs one vote, under the same threshold and margin.)
 
 A track's samples are kept (a few 128-d vectors), so a gallery change re-decides live
 tracks at once, without embedding anything again.
@@ -38,6 +40,8 @@ class Match:
     """Distance to the closest eligible person (None with an empty gallery)."""
     margin: float | None
     """How much farther the second-closest eligible person is (None with fewer than two)."""
+    ambiguous: bool = False
+    """Within the threshold of someone, but the second-closest is within the margin."""
 
 
 class GalleryIndex:
@@ -70,8 +74,10 @@ class GalleryIndex:
         second = float(distances[order[1]]) if len(order) > 1 else np.inf
         best_distance = best if np.isfinite(best) else None
         gap = second - best if np.isfinite(second) and np.isfinite(best) else None
-        if best_distance is None or best > threshold or (gap is not None and gap < margin):
+        if best_distance is None or best > threshold:
             return Match(None, None, best_distance, gap)
+        if gap is not None and gap < margin:
+            return Match(None, None, best_distance, gap, ambiguous=True)
         person = self.people[int(order[0])]
         return Match(person.person_id, person.name, best, gap)
 
@@ -85,6 +91,8 @@ class TrackIdentity:
     last_sample_frame: int | None = None
     best_size_px: float = 0.0
     identity: Identity = field(default_factory=lambda: Identity("pending"))
+    min_agreeing: int | None = None
+    """Votes needed to decide, when not ``min_agreeing_samples`` (1 for the face of a still photo)."""
 
     @property
     def anonymous_id(self) -> str:
@@ -114,26 +122,39 @@ class TrackIdentity:
         self.last_sample_frame = frame_no
         self.best_size_px = max(self.best_size_px, size_px)
 
-    def decide(self, index: GalleryIndex, config: FaceConfig) -> Identity:
-        self.identity = decide(self.samples, index, config, self.anonymous_id)
+    def decide(self, index: GalleryIndex, config: FaceConfig, min_agreeing: int | None = None) -> Identity:
+        self.identity = decide(self.samples, index, config, self.anonymous_id, min_agreeing)
         return self.identity
 
 
-def decide(samples: list[np.ndarray], index: GalleryIndex, config: FaceConfig, anonymous_id: str) -> Identity:
-    """The identity a track's samples support (see the module docstring for the rule)."""
-    matches = [index.match(s, config.match_threshold, config.match_margin) for s in samples]
+def decide(samples: list[np.ndarray], index: GalleryIndex, config: FaceConfig, anonymous_id: str,
+           min_agreeing: int | None = None) -> Identity:
+    """The identity a track's samples support (see the module docstring for the rule);
+    ``min_agreeing`` overrides ``config.min_agreeing_samples`` (1 for a still photo)."""
+    needed = config.min_agreeing_samples if min_agreeing is None else min_agreeing
+    all_matches = [index.match(s, config.match_threshold, config.match_margin) for s in samples]
+    matches = [m for m in all_matches if not m.ambiguous]
     if not matches:
+        if all_matches:
+            return Identity("pending", reason=_ambiguous_reason(all_matches[-1], config))
         return Identity("pending")
     votes = Counter(m.person_id for m in matches)
     winner, count = votes.most_common(1)[0]
-    if count < config.min_agreeing_samples or count <= len(matches) - count:
-        return Identity("pending")
+    if count <= len(matches) - count:
+        return Identity("pending", reason=f"samples disagree ({count} of {len(matches)} agree)")
+    if count < needed:
+        return Identity("pending", reason=f"{count} of {needed} agreeing samples so far")
     agreeing = [m for m in matches if m.person_id == winner]
     distances = [m.distance for m in agreeing if m.distance is not None]
     distance = round(float(np.mean(distances)), 4) if distances else None
     if winner is None:
         return Identity("unknown", anonymous_id, None, distance)
     return Identity("known", winner, agreeing[-1].name, distance)
+
+
+def _ambiguous_reason(match: Match, config: FaceConfig) -> str:
+    return (f"ambiguous: the two closest people are {match.margin:.2f} apart (margin {config.match_margin})"
+            if match.margin is not None else "ambiguous")
 
 
 def _stack(arrays: list[np.ndarray]) -> np.ndarray:

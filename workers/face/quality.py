@@ -46,6 +46,31 @@ def yaw(landmarks: np.ndarray) -> float | None:
     return abs(float(np.dot(nose - (right_eye + left_eye) / 2, axis / eye_distance))) / eye_distance
 
 
+CORE_LANDMARKS = 4
+"""Eyes, nose tip and mouth centre: MediaPipe's first four keypoints."""
+MAX_BOX_OVERFLOW = 0.35
+"""Share of its side a box may reach past the frame when the eyes, nose and mouth are inside:
+the detector's box includes forehead, cheeks and chin, which may be cut without harm (a
+portrait cut at the cheek, 22% of its box outside, is 0.22-0.28 from the same person's
+full portrait; the 5-point alignment only needs the eyes and nose)."""
+
+
+def clipped(box: np.ndarray, landmarks: np.ndarray, frame_width: int, frame_height: int, margin: float) -> bool:
+    """Is part of the face that identity needs outside the frame?
+
+    With landmarks: an eye, the nose or the mouth within ``margin`` of an edge, or the box reaching
+    more than ``MAX_BOX_OVERFLOW`` of its side past one. Without: the box within ``margin``."""
+    x1, y1, x2, y2 = (float(v) for v in box)
+    if len(landmarks) < CORE_LANDMARKS:
+        return x1 < margin or y1 < margin or x2 > frame_width - margin or y2 > frame_height - margin
+    core = np.asarray(landmarks[:CORE_LANDMARKS], np.float64)
+    if (core[:, 0] < margin).any() or (core[:, 1] < margin).any() or (core[:, 0] > frame_width - margin).any() \
+            or (core[:, 1] > frame_height - margin).any():
+        return True
+    side = max(min(x2 - x1, y2 - y1), 1.0)
+    return max(-x1, -y1, x2 - frame_width, y2 - frame_height) > MAX_BOX_OVERFLOW * side
+
+
 def assess(box: np.ndarray, score: float, landmarks: np.ndarray, rgb_crop: np.ndarray, frame_width: int,
            frame_height: int, config: FaceConfig) -> SampleQuality:
     x1, y1, x2, y2 = (float(v) for v in box)
@@ -55,7 +80,7 @@ def assess(box: np.ndarray, score: float, landmarks: np.ndarray, rgb_crop: np.nd
     turned = yaw(landmarks)
     if size < config.min_face_px:
         problem = f"face is {size:.0f} px, identity needs {config.min_face_px}"
-    elif x1 < margin or y1 < margin or x2 > frame_width - margin or y2 > frame_height - margin:
+    elif clipped(box, landmarks, frame_width, frame_height, margin):
         problem = "face is clipped by the frame edge"
     elif score < config.min_identity_score:
         problem = f"detection confidence {score:.2f} is below {config.min_identity_score}"

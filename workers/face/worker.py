@@ -3,7 +3,13 @@
 Per frame: detect, keep the ``max_faces_per_frame`` largest, update the camera's tracks,
 then for each confirmed track cut an aligned crop, judge the sample and — within the
 batch's embedding budget — embed the tracks that need it (undecided and larger faces
-first; the rest wait for a later frame). Identity never comes from a single sample.
+first; the rest wait for a later frame). Identity in video never comes from a single sample.
+
+A still frame (a photo of an image folder) is a scene of its own: its faces are looked for
+with the photo detector, become tracks at once (no hysteresis, no tracker), and every good
+one is embedded and decided from that one sample. The camera's video tracks are untouched.
+
+A face still ``pending`` says why in ``identity.reason``.
 
 State is per camera (tracks, identity evidence, the last outputs) and is dropped on
 revoke: the next owner of a camera's partition starts fresh tracks with new ids.
@@ -12,6 +18,7 @@ revoke: the next owner of a camera's partition starts fresh tracks with new ids.
 from __future__ import annotations
 
 import logging
+import secrets
 import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -78,15 +85,19 @@ class _Seen:
 class FaceStage:
     name = "face"
 
-    def __init__(self, config: FaceConfig, gallery: Gallery, detector: FaceDetector, embedder: FaceEmbedder) -> None:
+    def __init__(self, config: FaceConfig, gallery: Gallery, detector: FaceDetector, embedder: FaceEmbedder,
+                 photo_detector: FaceDetector | None = None) -> None:
         self.config = config
         self.gallery = gallery
         self.detector = detector
+        self.photo_detector = photo_detector or detector
+        """Finds the faces of still photos (with ``detect_photo`` when it has one), as enrolment does."""
         self.embedder = embedder
         self.cameras: dict[str, CameraState] = {}
         self.index = GalleryIndex([])
         self._gallery_version: str | None = None
         self._next_gallery_check = 0.0
+        self._still_prefix = secrets.token_hex(3)
 
     def process(self, batch: list[FrameMsg]) -> list[FacesMsg]:
         images = [decode_frame(frame, self.config.max_frame_pixels) for frame in batch]
@@ -134,9 +145,16 @@ class FaceStage:
         remembered = state.outputs.get(frame.id)
         if remembered is not None:
             return remembered
+        faces = self._still(frame, rgb, budget) if frame.still else self._video(frame, rgb, state, budget)
+        output = FacesMsg(frame.camera, frame.seq, frame.ts_capture, rgb.shape[1], rgb.shape[0], faces)
+        state.outputs[frame.id] = output
+        if len(state.outputs) > _REMEMBERED_OUTPUTS:
+            state.outputs.popitem(last=False)
+        return output
+
+    def _video(self, frame: FrameMsg, rgb: np.ndarray, state: CameraState, budget: _Budget) -> list[Face]:
         state.frames += 1
         height, width = rgb.shape[:2]
-
         found = self._detect(frame.camera, rgb)
         update = state.tracker.update(found.boxes)
         for ended in update.ended:
@@ -153,21 +171,35 @@ class FaceStage:
             seen.append(_Seen(index, track, identity, crop, quality))
         self._identify(frame.camera, rgb, found, seen, state.frames, budget)
         TRACKS_ACTIVE.labels(frame.camera).set(len(state.tracker.confirmed))
+        return [self._face(found, s, width, height) for s in seen]
 
-        faces = [self._face(found, s, width, height) for s in seen]
-        output = FacesMsg(frame.camera, frame.seq, frame.ts_capture, width, height, faces)
-        state.outputs[frame.id] = output
-        if len(state.outputs) > _REMEMBERED_OUTPUTS:
-            state.outputs.popitem(last=False)
-        return output
+    def _still(self, frame: FrameMsg, rgb: np.ndarray, budget: _Budget) -> list[Face]:
+        """Every face of one photo, decided from its one sample (never deferred: there is no later frame)."""
+        height, width = rgb.shape[:2]
+        found = self._detect(frame.camera, rgb, photo=True)
+        scene = f"{frame.camera}/{self._still_prefix}-still-{frame.seq}"
+        seen = []
+        for index in range(len(found)):
+            track = Track(f"{scene}/{index + 1}", found.boxes[index].copy(), confirmed=True)
+            crop = aligned_crop(rgb, found.boxes[index], found.landmarks[index], self.config.crop_size)
+            quality = assess(found.boxes[index], float(found.scores[index]), found.landmarks[index], crop, width,
+                             height, self.config)
+            seen.append(_Seen(index, track, TrackIdentity(track.track_id), crop, quality))
+        good = [s for s in seen if s.quality.good]
+        if good:
+            budget.remaining = max(0, budget.remaining - len(good))
+            self._embed(frame.camera, rgb, found, good, 0, min_agreeing=1)
+        return [self._face(found, s, width, height) for s in seen]
 
-    def _detect(self, camera: str, rgb: np.ndarray) -> FaceBoxes:
+    def _detect(self, camera: str, rgb: np.ndarray, photo: bool = False) -> FaceBoxes:
+        detector = self.photo_detector if photo else self.detector
         started = time.perf_counter()
-        found = self.detector.detect(rgb)
-        DETECTION_SECONDS.labels(self.detector.model).observe(time.perf_counter() - started)
+        detect_photo = getattr(detector, "detect_photo", None) if photo else None
+        found = detect_photo(rgb) if detect_photo is not None else detector.detect(rgb)
+        DETECTION_SECONDS.labels(detector.model).observe(time.perf_counter() - started)
         if len(found) and found.scores.min() < self.config.min_detection_score:
             found = found.select(np.flatnonzero(found.scores >= self.config.min_detection_score))
-        FACES_DETECTED.labels(camera, self.detector.model).inc(len(found))
+        FACES_DETECTED.labels(camera, detector.model).inc(len(found))
         if len(found) > self.config.max_faces_per_frame:
             keep = np.argsort(-found.sizes() * found.scores, kind="stable")[:self.config.max_faces_per_frame]
             found = found.select(np.sort(keep))
@@ -183,19 +215,24 @@ class FaceStage:
         if not chosen:
             return
         budget.remaining -= len(chosen)
+        self._embed(camera, rgb, found, chosen, frame_no)
+
+    def _embed(self, camera: str, rgb: np.ndarray, found: FaceBoxes, chosen: list[_Seen], frame_no: int,
+               min_agreeing: int | None = None) -> None:
         started = time.perf_counter()
         embeddings = self.embedder.embed(rgb, found.boxes[[s.index for s in chosen]])
         EMBEDDING_SECONDS.labels(self.embedder.model).observe(time.perf_counter() - started)
         EMBEDDINGS.labels(camera, self.embedder.model).inc(len(chosen))
         for s, embedding in zip(chosen, embeddings):
             s.identity.add_sample(embedding, frame_no, s.quality.size_px)
+            s.identity.min_agreeing = min_agreeing
             self._decide(camera, s.identity)
 
     def _decide(self, camera: str, identity: TrackIdentity) -> None:
         if self._gallery_version is None:
             return
         before = identity.identity
-        after = identity.decide(self.index, self.config)
+        after = identity.decide(self.index, self.config, identity.min_agreeing)
         if (after.status, after.person_id) == (before.status, before.person_id):
             return
         if after.status == "known":
@@ -208,12 +245,22 @@ class FaceStage:
         box = [round(min(max(x1, 0.0), width), 1), round(min(max(y1, 0.0), height), 1),
                round(min(max(x2, 0.0), width), 1), round(min(max(y2, 0.0), height), 1)]
         current = s.identity.identity
+        reason = self._pending_reason(current, s.quality) if current.status == "pending" else None
         return Face(
             track_id=s.track.track_id, box=box, score=round(float(found.scores[s.index]), 4),
-            identity=Identity(current.status, current.person_id, current.name, current.distance),
+            identity=Identity(current.status, current.person_id, current.name, current.distance, reason),
             landmarks=[[round(float(x), 1), round(float(y), 1)] for x, y in found.landmarks[s.index]],
             quality=FaceQuality(round(s.quality.size_px, 1), round(s.quality.blur, 1)),
             crop=encode_crop(s.crop, self.config.crop_jpeg_quality))
+
+    def _pending_reason(self, identity: Identity, quality: SampleQuality) -> str:
+        """Why a face is still pending: the vote so far and, when this view cannot be used, why not."""
+        if self._gallery_version is None:
+            return "no gallery loaded yet"
+        parts = [identity.reason] if identity.reason else []
+        if not quality.good:
+            parts.append(f"this view: {quality.problem}" if parts else str(quality.problem))
+        return "; ".join(parts) or "waiting for a sample"
 
     def _camera(self, camera: str) -> CameraState:
         state = self.cameras.get(camera)
@@ -227,10 +274,14 @@ class FaceStage:
 
 def build_stage(config: FaceConfig, gallery: Gallery, models: ModelsConfig | None = None) -> FaceStage:
     """The face stage with its detector and embedder loaded from the verified model cache."""
+    from workers.face.enrol import ENROLMENT_DETECTOR
+
     models = models or ModelsConfig()
     detector = make_detector(config.detector, config.min_detection_score, models.cache_dir, models.fetch_on_demand)
+    photo_detector = detector if config.detector == ENROLMENT_DETECTOR else make_detector(
+        ENROLMENT_DETECTOR, config.min_detection_score, models.cache_dir, models.fetch_on_demand)
     embedder = load_embedder(models.cache_dir, models.fetch_on_demand)
-    return FaceStage(config, gallery, detector, embedder)
+    return FaceStage(config, gallery, detector, embedder, photo_detector)
 
 
 def serve(config: Config) -> None:

@@ -64,6 +64,25 @@ def test_image_folder_is_a_slow_camera_in_name_order(tmp_path, samples):
     assert producer.status()["cameras"]["dir"]["state"] == "finished"
 
 
+def test_photos_of_a_folder_are_stills_gif_included_and_video_frames_are_not(tmp_path, samples):
+    from PIL import Image
+
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    for sample, name, fmt in (("obama", "a.gif", "GIF"), ("biden", "b.webp", "WEBP"), ("obama2", "c.bmp", "BMP")):
+        with Image.open(samples[sample]) as image:
+            image.convert("RGB").save(photos / name, fmt)
+    _, records = run_producer([CameraConfig(id="photos", source=str(photos), fps=2, max_side=4096),
+                               CameraConfig(id="car", source=str(samples["carphone"]), fps=5)])
+    stills = frames_of(records, "photos")
+    assert [(f.seq, f.still) for f in stills] == [(0, True), (1, True), (2, True)], "the GIF is read (through Pillow)"
+    with Image.open(samples["obama"]) as original:
+        assert (stills[0].width, stills[0].height) == original.size
+    gif = cv2.imdecode(np.frombuffer(stills[0].jpeg, np.uint8), cv2.IMREAD_COLOR)
+    assert gif.std() > 20, "a real picture, not a blank frame"
+    assert not any(f.still for f in frames_of(records, "car"))
+
+
 @pytest.mark.reliability(fault='corrupt, truncated, text-as-video and missing video files',
                          happened='that camera ends with a clear error; the other cameras go on',
                          lost="the bad file's frames (it has none readable)")

@@ -42,6 +42,7 @@ def every_kind() -> list:
             Face("f1", [1.0, 2.0, 30.0, 40.0], 0.93, Identity("known", "p-ann", "Ann", 0.31), [[10.0, 12.0], [20.0, 12.5]],
                  FaceQuality(28.0, 143.2), crop),
             Face("f2", [40.0, 2.0, 60.0, 30.0], 0.7, Identity("pending")),
+            Face("f3", [40.0, 2.0, 60.0, 30.0], 0.8, Identity("pending", reason="face is blurred (sharpness 12 < 40)")),
         ]),
         EmotionsMsg("cam-1", 7, 1700000000.25, [FaceEmotion("f1", [0.1, 0, 0, 0.7, 0.1, 0, 0.1], "happy", "p-ann", FaceQuality(28.0, 143.2))]),
         ActionsMsg("cam-1", 7, 1700000000.25, 64, 48, [PersonAction("b1", [0, 0, 20, 40], "walking", 0.8, [1699999999.0, 1700000000.25], [[0.5, 0.1, 0.9]])]),
@@ -94,6 +95,17 @@ def test_unknown_major_version_is_a_typed_error():
     data = _with_header(encode(every_kind()[0]), lambda h: h.update(v="2.0"))
     with pytest.raises(UnknownVersionError, match="2.0 is not supported"):
         decode(data)
+
+
+def test_a_still_frame_and_a_pending_reason_travel_and_older_messages_read_without_them():
+    still = FrameMsg("cam-1", 3, 1.0, 64, 48, jpeg(), still=True)
+    assert decode(encode(still)).still is True
+    older = _with_header(encode(FrameMsg("cam-1", 3, 1.0, 64, 48, jpeg())), lambda h: (h.pop("still"), h.update(v="1.1")))
+    assert decode(older).still is False
+    faces = every_kind()[1]
+    assert decode(encode(faces)).faces[2].identity.reason == "face is blurred (sharpness 12 < 40)"
+    without = _with_header(encode(faces), lambda h: [f["identity"].pop("reason") for f in h["faces"]])
+    assert [f.identity.reason for f in decode(without).faces] == [None, None, None]
 
 
 def test_newer_minor_version_with_extra_fields_is_accepted():

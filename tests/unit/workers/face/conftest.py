@@ -1,1 +1,1 @@
-from tests.unit.workers.face.support import face_detector, face_embedder, photo_embedding  # noqa: F401
+from tests.unit.workers.face.support import face_detector, face_embedder, photo_detector, photo_embedding  # noqa: F401

@@ -16,13 +16,21 @@ from schemas import FrameMsg
 from tests.conftest import CACHE_ROOT
 from workers.face.detector import MediaPipeFaceDetector
 from workers.face.embedder import DlibFaceEmbedder, load_embedder
+from workers.face.ranges import MultiRangeDetector
 
-__all__ = ["CountingEmbedder", "face_detector", "face_embedder", "frame_of", "jpeg_of", "photo_embedding", "read_rgb"]
+__all__ = ["CountingEmbedder", "face_detector", "face_embedder", "frame_of", "jpeg_of", "photo_detector", "photo_embedding",
+           "read_rgb"]
 
 
 @pytest.fixture(scope="session")
 def face_detector() -> MediaPipeFaceDetector:
     return MediaPipeFaceDetector(full_range=True, min_score=0.5)
+
+
+@pytest.fixture(scope="session")
+def photo_detector(face_detector) -> MultiRangeDetector:
+    """Both ranges, as enrolment and still photos use them (``mediapipe-auto``)."""
+    return MultiRangeDetector(face_detector, MediaPipeFaceDetector(full_range=False, min_score=0.5))
 
 
 @pytest.fixture(scope="session")
@@ -58,9 +66,9 @@ def jpeg_of(rgb: np.ndarray, quality: int = 92) -> bytes:
     return buffer.tobytes()
 
 
-def frame_of(rgb: np.ndarray, camera: str, seq: int) -> FrameMsg:
+def frame_of(rgb: np.ndarray, camera: str, seq: int, still: bool = False) -> FrameMsg:
     height, width = rgb.shape[:2]
-    return FrameMsg(camera, seq, 1700000000.0 + seq / 30, width, height, jpeg_of(rgb))
+    return FrameMsg(camera, seq, 1700000000.0 + seq / 30, width, height, jpeg_of(rgb), still=still)
 
 
 class CountingEmbedder:

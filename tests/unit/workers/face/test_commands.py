@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Optional
 
 import cv2
+import numpy as np
 import pytest
 import typer
 from typer.testing import CliRunner
@@ -67,6 +68,18 @@ def test_add_list_reject_remove(samples, store):
     assert result.exit_code == 0 and "removed Barack Obama" in result.output
     assert names(store) == []
     assert "the gallery is empty" in invoke("list", "--store", store).output
+
+
+def test_add_accepts_gif_bmp_png_webp_and_jpeg_photos(samples, store, tmp_path):
+    from tests.unit.workers.face.photo_files import converted
+
+    photos = [converted(samples["obama"], suffix, tmp_path) for suffix in ("gif", "bmp", "png", "webp", "jpeg")]
+    result = invoke("add", "Barack Obama", *photos, "--store", store)
+    assert result.exit_code == 0, result.output
+    assert "5 photo(s) added, 5 in the gallery" in result.output
+    (person,) = FileGallery(store).people()
+    spread = np.linalg.norm(person.embeddings - person.embeddings.mean(axis=0), axis=1)
+    assert spread.max() < 0.1, "the same face whatever the format (GIF: 256 colours)"
 
 
 def test_a_photo_without_a_face_is_refused_and_nothing_is_enrolled(samples, store, street_photo):

@@ -13,7 +13,8 @@ def test_every_field_has_a_default_and_a_description():
     for name, field in FaceConfig.model_fields.items():
         assert field.description, name
         assert getattr(config, name) == field.get_default(call_default_factory=True)
-    assert config.detector == "mediapipe-full" and config.match_threshold == 0.6
+    assert config.detector == "mediapipe-auto" and config.match_threshold == 0.48 and config.match_margin == 0.05
+    assert "AT&T/ORL" in FaceConfig.model_fields["match_threshold"].description, "calibrated on named data"
 
 
 @pytest.mark.parametrize("settings, key", [
