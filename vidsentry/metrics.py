@@ -14,6 +14,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, Counter, Gauge, Histogram, generate_latest
 
+from vidsentry.redact import redact_data
+
 log = logging.getLogger(__name__)
 
 MESSAGES = Counter("vidsentry_messages_total", "Messages consumed by a stage, by outcome", ["stage", "topic", "outcome"])
@@ -70,7 +72,8 @@ def _handler(health: HealthCheck, ready: HealthCheck) -> type[BaseHTTPRequestHan
                 self._send(200, CONTENT_TYPE_LATEST, generate_latest(REGISTRY))
             elif path in checks:
                 status = checks[path]()
-                self._send(200 if status.get("ok") else 503, "application/json", json.dumps(status).encode())
+                body = json.dumps(redact_data(status)).encode()  # errors quoted from clients may hold a URL's password
+                self._send(200 if status.get("ok") else 503, "application/json", body)
             else:
                 self._send(404, "text/plain", b"see /metrics, /healthz and /readyz\n")
 

@@ -127,3 +127,16 @@ def test_the_server_answers_healthz_and_readyz_from_their_checks():
         assert get(base + "/healthz")[0] == 503 and get(base + "/readyz")[0] == 200
     finally:
         server.stop()
+
+
+def test_health_answers_never_carry_a_password():
+    status = {"ok": False, "bus_outage": "no broker at SASL_SSL://alice:s3cretpw@10.0.0.5:9093",
+              "cameras": {"door": {"error": "rtsp://user:s3cretpw@cam/stream refused"}}}
+    server = MetricsServer("127.0.0.1", 0, lambda: status, lambda: status).start()
+    try:
+        for path in ("/healthz", "/readyz"):
+            code, body = get(f"http://127.0.0.1:{server.port}{path}")
+            assert code == 503 and "s3cretpw" not in json.dumps(body)
+            assert body["cameras"]["door"]["error"] == "rtsp://user:***@cam/stream refused"
+    finally:
+        server.stop()
