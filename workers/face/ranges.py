@@ -16,6 +16,7 @@ import cv2
 import numpy as np
 
 from workers.face.detector import FaceBoxes, FaceDetector
+from workers.tracking import overlap_of_smaller_matrix
 
 NEAR_FACE_FRACTION = 0.3
 """A face whose box is at least this fraction of the image's shorter side is "near": the
@@ -67,7 +68,7 @@ def merge_ranges(far: FaceBoxes, near: FaceBoxes, short_side: int) -> FaceBoxes:
 
     Each detection keeps the best score either model gave its face."""
     near_sizes = near.sizes() / max(short_side, 1)
-    overlap = _overlap_of_smaller(far.boxes, near.boxes)
+    overlap = overlap_of_smaller_matrix(far.boxes, near.boxes)
     rows = []  # (source, index, score)
     claimed = np.zeros(len(near), bool)
     for i in range(len(far)):
@@ -94,20 +95,6 @@ def _nms(found: FaceBoxes, candidates: np.ndarray) -> list[int]:
     """The most confident of each group of overlapping candidates."""
     kept: list[int] = []
     for j in sorted(candidates.tolist(), key=lambda k: -float(found.scores[k])):
-        if not kept or _overlap_of_smaller(found.boxes[[j]], found.boxes[kept]).max() < SAME_FACE_OVERLAP:
+        if not kept or overlap_of_smaller_matrix(found.boxes[[j]], found.boxes[kept]).max() < SAME_FACE_OVERLAP:
             kept.append(j)
     return kept
-
-
-def _overlap_of_smaller(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    a = np.asarray(a, np.float64).reshape(-1, 4)
-    b = np.asarray(b, np.float64).reshape(-1, 4)
-    x1 = np.maximum(a[:, None, 0], b[None, :, 0])
-    y1 = np.maximum(a[:, None, 1], b[None, :, 1])
-    x2 = np.minimum(a[:, None, 2], b[None, :, 2])
-    y2 = np.minimum(a[:, None, 3], b[None, :, 3])
-    inter = np.clip(x2 - x1, 0, None) * np.clip(y2 - y1, 0, None)
-    area_a = (a[:, 2] - a[:, 0]) * (a[:, 3] - a[:, 1])
-    area_b = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
-    smaller = np.minimum(area_a[:, None], area_b[None, :])
-    return np.where(smaller > 0, inter / np.maximum(smaller, 1e-9), 0.0)
