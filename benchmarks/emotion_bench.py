@@ -26,6 +26,7 @@ import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 
 from schemas import Face, FacesMsg, Identity  # noqa: E402
+from vidsentry.machine import cpu_name  # noqa: E402
 from workers.emotion.crops import fit_to_input  # noqa: E402
 from workers.emotion.loader import open_model  # noqa: E402
 from workers.emotion.model import GraphEmotionModel, InputSpec, KerasEmotionModel, TFLiteEmotionModel  # noqa: E402
@@ -230,16 +231,6 @@ def render(rows: list, stage_rows: dict[int, float], labels: tuple[str, ...], pr
         "",
     ]
     return "\n".join(lines)
-
-
-def cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
 
 
 if __name__ == "__main__":

@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
 import tempfile
 import threading
@@ -37,6 +36,7 @@ sys.path.insert(0, str(REPO))
 from schemas.topics import FRAMES  # noqa: E402
 from vidsentry.config import load_config  # noqa: E402
 from vidsentry.embedded import EmbeddedRun, RunOptions, default_stages  # noqa: E402
+from vidsentry.machine import cpu_summary  # noqa: E402
 from vidsentry.samples import sample_cache  # noqa: E402
 
 CACHE = Path(os.environ.get("VIDSENTRY_MODELS__CACHE_DIR", "~/.cache/vidsentry")).expanduser()
@@ -149,7 +149,7 @@ def render(args, summary: dict, samples: list[tuple[float, float]], wall: float)
         f"`.venv/bin/python benchmarks/soak_bench.py --cameras {args.cameras} --minutes {args.minutes:g} "
         f"--action-delay-ms {args.action_delay_ms:g}`, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC.",
         "",
-        f"CPU: {lscpu()}",
+        f"CPU: {cpu_summary()}",
         "",
         f"{args.cameras} cameras of vtest played back to back, paced in real time (10 fps each), all stages on, the "
         f"action stage slowed by {args.action_delay_ms:g} ms per frame. Topic `{FRAMES}` on the in-memory bus.",
@@ -171,14 +171,6 @@ def render(args, summary: dict, samples: list[tuple[float, float]], wall: float)
     lines += ["", "RSS samples (minutes, MB):", "", "```",
               " ".join(f"{t / 60:.1f}:{m:.0f}" for t, m in samples), "```", ""]
     return "\n".join(lines)
-
-
-def lscpu() -> str:
-    out = subprocess.run(["lscpu"], capture_output=True, text=True).stdout
-    fields = dict(line.split(":", 1) for line in out.splitlines() if ":" in line)
-    flags = fields.get("Flags", "").split()
-    isa = [f for f in flags if f in ("avx", "avx2", "fma", "avx512f", "avx512bw", "avx512_vnni", "amx_tile")]
-    return f"{fields.get('Model name', '?').strip()}, {fields.get('CPU(s)', '?').strip()} CPUs, flags: {' '.join(isa)}"
 
 
 if __name__ == "__main__":

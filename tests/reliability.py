@@ -9,12 +9,13 @@ whether that test passed in this run.
 from __future__ import annotations
 
 import platform
-import subprocess
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+
+from vidsentry.machine import cpu_summary
 
 
 @dataclass
@@ -71,7 +72,7 @@ def render(rows: list[Row]) -> str:
         "(`tests/reliability.py`); do not edit by hand. Every row is a test that runs in `.ci/run` against the real",
         "Kafka and Redis the suite starts.",
         "",
-        f"Run: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on {_cpu()} ({platform.python_version()}); "
+        f"Run: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on {cpu_summary()} ({platform.python_version()}); "
         f"{passed} of {len(rows)} passed.",
         "",
         "| fault or bad input | what happened | what was lost | test | result |",
@@ -81,12 +82,3 @@ def render(rows: list[Row]) -> str:
         cells = [row.fault, row.happened, row.lost, f"`{row.test}`", row.outcome]
         lines.append("| " + " | ".join(c.replace("|", "\\|").replace("\n", " ") for c in cells) + " |")
     return "\n".join(lines) + "\n"
-
-
-def _cpu() -> str:
-    try:
-        out = subprocess.run(["lscpu"], capture_output=True, text=True, timeout=5).stdout
-    except OSError:
-        return platform.processor() or "unknown CPU"
-    fields = dict(line.split(":", 1) for line in out.splitlines() if ":" in line)
-    return f"{fields.get('Model name', '?').strip()}, {fields.get('CPU(s)', '?').strip()} CPUs"

@@ -10,6 +10,7 @@ from typing import Annotated, Optional
 
 import typer
 
+from vidsentry.machine import cpu_name
 from workers.face.commands import fail
 
 
@@ -64,7 +65,7 @@ def evaluate_identity(
         "strangers": sorted({r.person for r in results if not r.enrolled}),
         "config": face.model_dump(mode="json", include={"detector", "match_threshold", "match_margin", "min_identity_score",
                                                          "min_face_px", "min_sharpness", "max_yaw", "min_agreeing_samples"}),
-        "seconds": round(time.monotonic() - started, 1), "cpu": _cpu_name(), "python": platform.python_version(),
+        "seconds": round(time.monotonic() - started, 1), "cpu": cpu_name(), "python": platform.python_version(),
     }
     measured = rates(results)
     points = roc(results, face.match_margin)
@@ -73,13 +74,3 @@ def evaluate_identity(
     typer.echo("")
     for name, path in paths.items():
         typer.echo(f"{name + ':':<12} {path}")
-
-
-def _cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
