@@ -7,7 +7,7 @@ overlap with each track's predicted box (constant velocity), or, when they barel
 ``max_shift`` box sizes between boxes of similar size. A box's size is the square root of its
 area (faces) or its height (bodies, whose width changes with every stride). Hysteresis keeps
 flicker out: a track is born only after ``min_hits`` consecutive detections and dies only
-after ``max_misses`` frames without one. (supervision 0.31 no longer ships ByteTrack.)
+after ``max_misses`` frames without one.
 """
 
 from __future__ import annotations
