@@ -15,13 +15,14 @@ import time
 import numpy as np
 
 from aggregator.alerts import AlertSink
-from aggregator.fusion import Fusion, FusionSettings, body_person_id, face_person_id, in_head_region
+from aggregator.fusion import CameraTracks, Fusion, FusionSettings, body_person_id, face_person_id, in_head_region, is_region
 from aggregator.incidents import Alert, CameraView, IncidentTracker
 from aggregator.metrics import ALERT_LATENCY, ALERTS, DUPLICATES, FUSED_UPDATES, LINKS, PERSONS_ACTIVE
 from aggregator.rules import RuleSet
 from aggregator.state import PersonState, StateStore
 from aggregator.zones import zones_containing
 from schemas import EMOTION_LABELS, ActionsMsg, EmotionsMsg, EventMsg, Face, FacesMsg, Message, PersonAction
+from schemas.person_id import PersonId
 from vidsentry.config.aggregator import AggregatorConfig
 from vidsentry.config.cameras import Zone
 from vidsentry.privacy import blur_jpeg, blurs
@@ -87,6 +88,7 @@ class AggregatorStage:
                 if p.camera == camera and 0 <= ts - p.last_seen <= self.config.view_timeout_s]
 
     def _on_faces(self, msg: FacesMsg) -> None:
+        self.fusion.note_stills(msg.camera, msg.still)
         for face in msg.faces:
             person = self._face_person(msg.camera, face, msg.ts_capture)
             person.seen_at(msg.camera, msg.ts_capture, self.config.regain_s)
@@ -104,10 +106,11 @@ class AggregatorStage:
             self._changed[person.person_id] = person
             for _, probs in sorted(self._early_emotions.pop((msg.camera, face.track_id), []), key=lambda r: r[0]):
                 self._apply_emotion(person, probs)
-        for link in self.fusion.add_faces(msg.camera, msg.seq, msg.ts_capture, msg.faces):
+        for link in self.fusion.add_faces(msg.camera, msg.seq, msg.ts_capture, msg.faces, msg.still):
             self._link(msg.camera, link.face_track, link.body_track)
 
     def _on_actions(self, msg: ActionsMsg) -> None:
+        self.fusion.note_stills(msg.camera, msg.still)
         for body in msg.persons:
             person = self._body_person(msg.camera, body, msg.ts_capture)
             person.seen_at(msg.camera, msg.ts_capture, self.config.regain_s)
@@ -118,7 +121,7 @@ class AggregatorStage:
             if body.track_id not in person.body_tracks:
                 person.body_tracks.append(body.track_id)
             self._changed[person.person_id] = person
-        for link in self.fusion.add_bodies(msg.camera, msg.seq, msg.ts_capture, msg.persons):
+        for link in self.fusion.add_bodies(msg.camera, msg.seq, msg.ts_capture, msg.persons, msg.still):
             self._link(msg.camera, link.face_track, link.body_track)
 
     def _on_emotions(self, msg: EmotionsMsg) -> None:
@@ -155,21 +158,21 @@ class AggregatorStage:
         wanted = face_person_id(camera, face)
         current = tracks.face_person.get(face.track_id)
         if current is None:
-            if face.identity.status != "known":
-                wanted = self._regain(camera, face.box, ts) or wanted
-            tracks.face_person[face.track_id] = wanted
-            return self._person(wanted, camera, ts)
-        provisional = ":face:" in current or ":body:" in current
-        if current != wanted and (face.identity.status == "known" or (provisional and ":face:" not in wanted)):
-            self._merge(current, wanted, camera, ts)
-            return self.persons[wanted]
+            chosen = (self._regain(camera, face.box, ts) if face.identity.status != "known" else None) or str(wanted)
+            tracks.face_person[face.track_id] = chosen
+            return self._person(chosen, camera, ts)
+        named = face.identity.status == "known" or (PersonId.is_provisional(current) and not wanted.provisional)
+        if current != str(wanted) and named:
+            self._merge(current, str(wanted), camera, ts)
+            return self.persons[str(wanted)]
         return self._person(current, camera, ts)
 
     def _body_person(self, camera: str, body: PersonAction, ts: float) -> PersonState:
         tracks = self.fusion.cameras[camera]
         current = tracks.body_person.get(body.track_id)
         if current is None:
-            current = self._regain(camera, body.box, ts) or body_person_id(camera, body)
+            regained = None if is_region(body.track_id) else self._regain(camera, body.box, ts)
+            current = regained or str(body_person_id(camera, body))
             tracks.body_person[body.track_id] = current
         return self._person(current, camera, ts)
 
@@ -179,8 +182,12 @@ class AggregatorStage:
         body_pid = tracks.body_person.get(body_track)
         if face_pid is None or body_pid is None or face_pid == body_pid:
             return
+        face_side, body_side = self.persons[face_pid], self.persons[body_pid]
+        if _two_people(face_side, body_side, tracks):
+            log.debug("fusion on %s: %s and %s stay apart (two people seen at once)", camera, face_pid, body_pid)
+            return
         LINKS.inc()
-        keep, drop = _survivor(self.persons[face_pid], self.persons[body_pid])
+        keep, drop = _survivor(face_side, body_side)
         self._merge(drop.person_id, keep.person_id, camera, keep.last_seen)
 
     def _merge(self, old: str, new: str, camera: str, ts: float) -> None:
@@ -201,11 +208,13 @@ class AggregatorStage:
 
     def _regain(self, camera: str, box: list[float], ts: float) -> str | None:
         """A person of this camera lost moments ago near this box (not a known one: those re-link by name)."""
+        if self.fusion.cameras[camera].photos:
+            return None
         cx, cy = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
         size = max(box[2] - box[0], box[3] - box[1])
         best, best_distance = None, float("inf")
         for person in self.persons.values():
-            if person.camera != camera or person.identity == "known" or person.box is None:
+            if person.camera != camera or person.identity == "known" or person.box is None or any(map(is_region, person.body_tracks)):
                 continue
             gap = ts - person.last_seen
             if not (0.25 < gap <= self.config.regain_s):
@@ -222,7 +231,7 @@ class AggregatorStage:
         if person is None:
             person = PersonState(person_id=person_id, camera=camera, first_seen=ts, last_seen=ts, in_view_since=ts,
                                  cameras=[camera])
-            if ":" not in person_id:
+            if not PersonId.is_provisional(person_id):
                 person.identity = "unknown"
             self.persons[person_id] = person
         return person
@@ -249,7 +258,7 @@ class AggregatorStage:
             else:
                 alerts.extend(self.tracker.evaluate_person(person, ts))
         alerts.extend(self.tracker.evaluate_camera(CameraView(camera, in_view), ts))
-        for key in [k for k, v in self.tracker.active().items() if v["camera"] == camera]:
+        for key in [k for k, v in self.tracker.active().items() if v.camera == camera]:
             subject = key.split(":", 1)[1]
             gone = self.persons.get(subject)
             if gone is not None and ts - gone.last_seen > horizon:
@@ -313,12 +322,20 @@ def _survivor(face_side: PersonState, body_side: PersonState) -> tuple[PersonSta
     for keep, drop in ((face_side, body_side), (body_side, face_side)):
         if keep.identity == "known" and drop.identity != "known":
             return keep, drop
-    provisional = [":face:" in p.person_id or ":body:" in p.person_id for p in (face_side, body_side)]
+    provisional = [PersonId.is_provisional(p.person_id) for p in (face_side, body_side)]
     if provisional == [True, False]:
         return body_side, face_side
     if provisional == [False, True]:
         return face_side, body_side
     return (face_side, body_side) if face_side.first_seen <= body_side.first_seen else (body_side, face_side)
+
+
+def _two_people(a: PersonState, b: PersonState, tracks: CameraTracks) -> bool:
+    """Records that cannot be one person: two different known people, or two faces or two
+    bodies of this camera seen at the same time, one in each record."""
+    if a.identity == "known" and b.identity == "known" and a.person_id != b.person_id:
+        return True
+    return tracks.seen_together(a.face_tracks, b.face_tracks) or tracks.seen_together(a.body_tracks, b.body_tracks)
 
 
 def _out_of_view(person: PersonState) -> PersonState:

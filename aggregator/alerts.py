@@ -18,6 +18,7 @@ import redis
 from aggregator.incidents import Alert
 from aggregator.metrics import WEBHOOK_FAILURES
 from aggregator.snapshot_files import SnapshotFolder
+from vidsentry.backoff import Backoff
 from vidsentry.redact import redact_data, redact_url
 from vidsentry.runtime import Retryable
 
@@ -122,7 +123,7 @@ class WebhookSink:
 
     def _deliver(self, body: dict) -> bool:
         data = json.dumps(body).encode()
-        delay = 0.5
+        backoff = Backoff(0.5)
         for attempt in range(self.retries + 1):
             request = urllib.request.Request(self.url, data=data, headers={"Content-Type": "application/json"})
             try:
@@ -131,8 +132,7 @@ class WebhookSink:
                         return True
             except OSError as exc:
                 log.debug("webhook attempt %d failed: %s", attempt + 1, exc)
-            time.sleep(delay)
-            delay *= 2
+            time.sleep(backoff.next())
         WEBHOOK_FAILURES.labels("gave_up").inc()
         log.warning("webhook %s: gave up on alert %s after %d attempts", redact_url(self.url), body["id"], self.retries + 1)
         return False

@@ -10,13 +10,13 @@ from typing import Annotated, Optional
 import redis
 import typer
 
+from vidsentry.cli_context import cli_config, fail
+
 alerts_app = typer.Typer(help="The alert stream in Redis: follow it, acknowledge alerts.", no_args_is_help=True)
 
 
 def _redis(ctx: typer.Context) -> tuple[redis.Redis, str]:
-    from vidsentry.cli import fail, state
-
-    config = state.config()
+    config = cli_config(ctx)
     if not config.redis.url:
         fail("redis.url is not set (VIDSENTRY_REDIS__URL=redis://host:port/0)")
     from vidsentry.redis_client import redis_client
@@ -43,8 +43,6 @@ def persons(
             if raw:
                 rows.append({k.decode(): json.loads(v) for k, v in raw.items()})
     except redis.ConnectionError as exc:
-        from vidsentry.cli import fail
-
         fail(f"cannot reach redis: {exc}", code=1)
     if as_json:
         typer.echo(json.dumps(rows, indent=2))
@@ -106,7 +104,12 @@ def ack(
 ) -> None:
     """Acknowledge alerts a consumer group has handled (they leave its pending list)."""
     client, prefix = _redis(ctx)
-    done = client.xack(f"{prefix}:alerts", group, *entries)
+    done = ack_alerts(client, prefix, group, entries)
     typer.echo(f"acknowledged {done} of {len(entries)}")
     if done != len(entries):
         raise typer.Exit(1)
+
+
+def ack_alerts(client: redis.Redis, prefix: str, group: str, entries: list[str]) -> int:
+    """XACK stream entries for ``group``: how many left its pending list (`alerts ack` and the console)."""
+    return int(client.xack(f"{prefix}:alerts", group, *entries))

@@ -8,12 +8,13 @@ import hashlib
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
+from aggregator.conditions import CameraView, Context, Subject
 from aggregator.metrics import SUPPRESSED
 from aggregator.rules import SEVERITY_ORDER, Rule, RuleSet
-from aggregator.state import NEGATIVE_EMOTIONS, PersonState
-from schemas import EMOTION_LABELS
+from aggregator.state import Incident, PersonState
 
 SEVERITIES = sorted(SEVERITY_ORDER, key=SEVERITY_ORDER.get)
+__all__ = ["Alert", "CameraView", "Incident", "IncidentTracker"]
 
 
 @dataclass
@@ -38,51 +39,42 @@ class Alert:
         return {k: v for k, v in self.__dict__.items()}
 
 
-@dataclass
-class CameraView:
-    """What a camera-scope rule looks at: who is in view on one camera now."""
-
-    camera: str
-    persons: list[PersonState]
-
-    @property
-    def negative_share(self) -> float:
-        with_emotion = [p for p in self.persons if p.emotion is not None]
-        if not with_emotion:
-            return 0.0
-        return sum(p.emotion in NEGATIVE_EMOTIONS for p in with_emotion) / len(with_emotion)
-
-
 class IncidentTracker:
-    def __init__(self, rules: RuleSet, end_grace_s: float = 2.0, restored: dict[str, dict] | None = None) -> None:
+    def __init__(self, rules: RuleSet, end_grace_s: float = 2.0, restored: dict[str, Incident] | None = None) -> None:
         self.rules = rules
         self.zone = ZoneInfo(rules.timezone)
+        self.watchlist = frozenset(rules.watchlist)
         self.end_grace_s = end_grace_s
         self.holding_since: dict[str, float] = {}
         self.false_since: dict[str, float] = {}
-        self.incidents: dict[str, dict] = dict(restored or {})
+        self.incidents: dict[str, Incident] = dict(restored or {})
 
     def evaluate_person(self, person: PersonState, ts: float) -> list[Alert]:
-        alerts = []
+        alerts, context = [], Context(ts, self.watchlist)
         for rule in self.rules.rules:
             if rule.scope == "person":
-                holds = self._applies(rule, person.camera, ts) and self._person_holds(rule, person, ts)
+                holds = self._holds(rule, person, person.camera, context)
                 alerts.extend(self._step(rule, person.person_id, person.camera, holds, ts, person.to_json()))
         return alerts
 
     def evaluate_camera(self, view: CameraView, ts: float) -> list[Alert]:
-        alerts = []
+        alerts, context = [], Context(ts, self.watchlist)
         for rule in self.rules.rules:
             if rule.scope == "camera":
-                holds = self._applies(rule, view.camera, ts) and self._camera_holds(rule, view)
+                holds = self._holds(rule, view, view.camera, context)
                 evidence = {"in_view": len(view.persons), "negative_share": round(view.negative_share, 3),
                             "persons": {p.person_id: {"name": p.name, "action": p.action, "emotion": p.emotion}
                                         for p in view.persons}}
                 alerts.extend(self._step(rule, f"camera:{view.camera}", view.camera, holds, ts, None, evidence))
         return alerts
 
-    def active(self) -> dict[str, dict]:
-        return {k: v for k, v in self.incidents.items() if v["status"] != "ended"}
+    def active(self) -> dict[str, Incident]:
+        return {k: v for k, v in self.incidents.items() if v.status != "ended"}
+
+    def _holds(self, rule: Rule, subject: Subject, camera: str, context: Context) -> bool:
+        if not self._applies(rule, camera, context.ts):
+            return False
+        return all(condition.holds(subject, context) for condition in rule.when)
 
     def _applies(self, rule: Rule, camera: str, ts: float) -> bool:
         if rule.cameras and camera not in rule.cameras:
@@ -92,38 +84,6 @@ class IncidentTracker:
             return any(window.contains(local) for window in rule.active)
         return True
 
-    def _person_holds(self, rule: Rule, person: PersonState, ts: float) -> bool:
-        when = rule.when
-        if when.identity == "unknown" and person.identity != "unknown":
-            return False
-        if when.identity == "known" and person.identity != "known":
-            return False
-        if when.identity == "watchlist" and (person.identity != "known" or person.name not in self.rules.watchlist):
-            return False
-        if when.action is not None and person.action != when.action:
-            return False
-        if when.emotion is not None:
-            if not person.emotion_probs:
-                return False
-            if person.emotion_probs[EMOTION_LABELS.index(when.emotion)] < when.min_prob:
-                return False
-        if when.zone is not None and when.zone not in person.zones:
-            return False
-        if when.dwell_s is not None:
-            since = person.zones[when.zone] if when.zone else person.in_view_since
-            if ts - since < when.dwell_s:
-                return False
-        return True
-
-    def _camera_holds(self, rule: Rule, view: CameraView) -> bool:
-        if rule.when.action is not None and not any(p.action == rule.when.action for p in view.persons):
-            return False
-        if rule.when.crowd_min is not None and len(view.persons) < rule.when.crowd_min:
-            return False
-        if rule.when.negative_share is not None and view.negative_share < rule.when.negative_share:
-            return False
-        return True
-
     def _step(self, rule: Rule, subject: str, camera: str, holds: bool, ts: float, person: dict | None,
               evidence: dict | None = None) -> list[Alert]:
         key = f"{rule.name}:{subject}"
@@ -131,37 +91,37 @@ class IncidentTracker:
         if holds:
             self.false_since.pop(key, None)
             since = self.holding_since.setdefault(key, ts)
-            if incident is None or incident["status"] == "ended":
-                cooling = incident is not None and ts < incident["ended"] + rule.cooldown_s
+            if incident is None or incident.status == "ended":
+                cooling = incident is not None and ts < incident.ended + rule.cooldown_s
                 if ts - since >= rule.for_s and not cooling:
                     incident = self._open(rule, subject, camera, since, ts)
                     return [self._alert(rule, incident, ts, person, evidence)]
                 if cooling:
                     SUPPRESSED.labels(rule.name).inc()
                 return []
-            if rule.escalate_after_s and not incident["escalated"] and ts - incident["started"] >= rule.escalate_after_s:
-                incident["escalated"] = True
-                incident["severity"] = SEVERITIES[min(len(SEVERITIES) - 1, SEVERITY_ORDER[incident["severity"]] + 1)]
-                incident["status"] = "escalated"
+            if rule.escalate_after_s and not incident.escalated and ts - incident.started >= rule.escalate_after_s:
+                incident.escalated = True
+                incident.severity = SEVERITIES[min(len(SEVERITIES) - 1, SEVERITY_ORDER[incident.severity] + 1)]
+                incident.status = "escalated"
                 return [self._alert(rule, incident, ts, person, evidence)]
             SUPPRESSED.labels(rule.name).inc()
             return []
         self.holding_since.pop(key, None)
-        if incident is None or incident["status"] == "ended":
+        if incident is None or incident.status == "ended":
             return []
         false_since = self.false_since.setdefault(key, ts)
         if ts - false_since < self.end_grace_s:
             return []
-        incident["status"] = "ended"
-        incident["ended"] = ts
+        incident.status = "ended"
+        incident.ended = ts
         self.false_since.pop(key, None)
         return [self._alert(rule, incident, ts, person, evidence)]
 
-    def _open(self, rule: Rule, subject: str, camera: str, since: float, ts: float) -> dict:
+    def _open(self, rule: Rule, subject: str, camera: str, since: float, ts: float) -> Incident:
         alert_id = hashlib.sha1(f"{rule.name}|{subject}|{since:.3f}".encode()).hexdigest()[:16]
-        incident = {"id": alert_id, "rule": rule.name, "subject": subject, "camera": camera, "started": ts,
-                    "severity": rule.severity, "status": "raised", "escalated": False, "ended": 0.0}
-        self.incidents[f"{rule.name}:{subject}"] = incident
+        incident = Incident(id=alert_id, rule=rule.name, subject=subject, camera=camera, started=ts,
+                            severity=rule.severity)
+        self.incidents[incident.key] = incident
         return incident
 
     def ttl_of(self, key: str) -> float:
@@ -170,7 +130,7 @@ class IncidentTracker:
         rule = next((r for r in self.rules.rules if r.name == rule_name), None)
         return (rule.cooldown_s if rule else 0) + 3600
 
-    def _alert(self, rule: Rule, incident: dict, ts: float, person: dict | None, evidence: dict | None) -> Alert:
-        return Alert(id=incident["id"], rule=rule.name, severity=incident["severity"], status=incident["status"],
-                     subject=incident["subject"], camera=incident["camera"], ts=ts, started=incident["started"],
+    def _alert(self, rule: Rule, incident: Incident, ts: float, person: dict | None, evidence: dict | None) -> Alert:
+        return Alert(id=incident.id, rule=rule.name, severity=incident.severity, status=incident.status,
+                     subject=incident.subject, camera=incident.camera, ts=ts, started=incident.started,
                      description=rule.description, person=person, evidence=evidence or {})

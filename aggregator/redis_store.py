@@ -8,7 +8,7 @@ import json
 
 import redis
 
-from aggregator.state import PersonState
+from aggregator.state import Incident, PersonState
 from vidsentry.runtime import Retryable
 
 
@@ -58,18 +58,18 @@ class RedisStore:
                     self.r.zrem(self.key("persons"), person_id)
             return persons
 
-    def save_incident(self, key: str, incident: dict, ttl_s: float) -> None:
+    def save_incident(self, key: str, incident: Incident, ttl_s: float) -> None:
         with _retryable():
-            self.r.set(self.key("incident", key), json.dumps(incident), ex=max(1, int(ttl_s)))
+            self.r.set(self.key("incident", key), json.dumps(incident.to_json()), ex=max(1, int(ttl_s)))
 
-    def load_incidents(self) -> dict[str, dict]:
+    def load_incidents(self) -> dict[str, Incident]:
         with _retryable():
             found = {}
             prefix = self.key("incident", "")
             for key in self.r.scan_iter(match=prefix + "*", count=500):
                 raw = self.r.get(key)
                 if raw:
-                    found[key.decode()[len(prefix):]] = json.loads(raw)
+                    found[key.decode()[len(prefix):]] = Incident.from_json(json.loads(raw))
             return found
 
 

@@ -5,24 +5,30 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+from aggregator import STAGE
 from aggregator.aggregator import AggregatorStage
 from aggregator.alerts import AlertSink, FileAlertSink, RedisAlertSink, WebhookSink
+from aggregator.conditions import KnownCameras
 from aggregator.redis_store import RedisStore
 from aggregator.rules import load_rules
 from aggregator.state import MemoryStore
-from schemas.topics import ACTIONS, EMOTIONS, FACES
 from vidsentry.config import Config
-from vidsentry.config.cameras import load_cameras
+from vidsentry.config.cameras import CamerasFile, load_cameras
 from vidsentry.redis_client import check_redis_access, redis_client
 
-INPUT_TOPICS = [FACES, EMOTIONS, ACTIONS]
+INPUT_TOPICS = list(STAGE.inputs)
 
 
-def build_aggregator(config: Config, alerts_file: Path | None = None) -> AggregatorStage:
-    """Redis when ``redis.url`` is set; otherwise in-memory state and ``alerts_file``."""
+def build_aggregator(config: Config, alerts_file: Path | None = None, camera_ids: list[str] | None = None) -> AggregatorStage:
+    """Redis when ``redis.url`` is set; otherwise in-memory state and ``alerts_file``.
+
+    ``camera_ids``: every camera there will be (embedded mode knows them from its sources);
+    the rules may then name no other. Otherwise only a cameras file (``aggregator.cameras``)
+    tells which cameras exist."""
     settings = config.aggregator
-    rules = load_rules(settings.rules)
-    zones = {c.id: c.zones for c in load_cameras(settings.cameras).cameras} if settings.cameras else {}
+    cameras = load_cameras(settings.cameras) if settings.cameras else None
+    rules = load_rules(settings.rules, known_cameras(cameras, settings.cameras, camera_ids))
+    zones = {c.id: c.zones for c in cameras.cameras} if cameras else {}
     sinks: list[AlertSink] = []
     if config.redis.url:
         client = redis_client(config.redis, socket_timeout=5, socket_connect_timeout=5, health_check_interval=30)
@@ -40,16 +46,17 @@ def build_aggregator(config: Config, alerts_file: Path | None = None) -> Aggrega
     return AggregatorStage(rules, store, sinks, settings, zones)
 
 
+def known_cameras(cameras: CamerasFile | None, path: Path | None, camera_ids: list[str] | None) -> KnownCameras:
+    """What the rules are checked against: the cameras of this run if given, else the cameras
+    file's; with neither, camera ids cannot be checked (producers own them) and there are no zones."""
+    known = KnownCameras.from_file(cameras, path) if cameras else KnownCameras(ids=None)
+    if camera_ids is None:
+        return known
+    return KnownCameras(frozenset(camera_ids), {c: known.zones.get(c, frozenset()) for c in camera_ids},
+                        "this run's sources" + (f" (zones from {known.origin})" if cameras else ""))
+
+
 def readiness_checks(stage: AggregatorStage) -> dict[str, Callable[[], object]]:
     """For /readyz: the aggregator is not ready while its Redis does not answer a PING."""
     return {"redis": stage.store.r.ping} if isinstance(stage.store, RedisStore) else {}
 
-
-def serve(config: Config) -> None:
-    from vidsentry.role import serve_stage
-
-    stage = build_aggregator(config)
-    try:
-        serve_stage(stage, config, INPUT_TOPICS, checks=readiness_checks(stage))
-    finally:
-        stage.close()

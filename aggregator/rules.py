@@ -6,18 +6,35 @@ view is doing it — one fight between three people is one incident, not three).
 without a break for that long. One incident is raised per rule and person (or camera);
 it is updated when it escalates (held for ``escalate_after_s``) and when it ends, and a
 new incident of the same rule for the same subject waits ``cooldown_s`` after the end.
+
+The conditions themselves (the keys under ``when``) are classes in ``aggregator.conditions``.
+Given the cameras the deployment knows (``KnownCameras``), the loader also refuses cameras
+and zones that do not exist; watch-list names must be names the gallery can hold.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import re
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_serializer,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
 
-from schemas import ACTION_LABELS, EMOTION_LABELS
+from aggregator.conditions import SCOPES, Condition, KnownCameras, parse_conditions
+from vidsentry.config.cameras import CAMERA_ID_PATTERN
+from vidsentry.config.yaml_file import read_yaml
 
 Severity = Literal["info", "warning", "high", "critical"]
 SEVERITY_ORDER: dict[str, int] = {"info": 0, "warning": 1, "high": 2, "critical": 3}
@@ -42,29 +59,22 @@ class TimeWindow(_Strict):
         return moment >= self.start or moment < self.end
 
 
-class Conditions(_Strict):
-    identity: Literal["unknown", "known", "watchlist"] | None = Field(None, description="Who: an unknown face, a known person, or a name on the watch list.")
-    action: str | None = Field(None, description="What they are doing, one of the action labels.")
-    emotion: str | None = Field(None, description="A facial emotion label whose smoothed probability must reach min_prob.")
-    min_prob: float = Field(0.5, gt=0, le=1, description="Probability the emotion must reach.")
-    dwell_s: float | None = Field(None, gt=0, description="In view (or in `zone`) for at least this long.")
-    zone: str | None = Field(None, description="Name of a camera zone the person must be in.")
-    crowd_min: int | None = Field(None, ge=1, description="camera scope: at least this many people in view.")
-    negative_share: float | None = Field(None, gt=0, le=1, description="camera scope: share of people whose emotion is angry, disgust or fear.")
+def _camera_id(value: str, info: ValidationInfo) -> str:
+    if not re.fullmatch(CAMERA_ID_PATTERN, value):
+        raise ValueError(f"{value!r} cannot be a camera id (letters, digits and . _ -, at most 64)")
+    known: KnownCameras | None = (info.context or {}).get("cameras")
+    if known is not None and known.ids is not None and value not in known.ids:
+        raise ValueError(f"unknown camera {value!r}; cameras in {known.origin}: {', '.join(sorted(known.ids))}")
+    return value
 
-    @field_validator("action")
-    @classmethod
-    def _known_action(cls, value: str | None) -> str | None:
-        if value is not None and value not in ACTION_LABELS:
-            raise ValueError(f"unknown action {value!r}; one of {', '.join(ACTION_LABELS)}")
-        return value
 
-    @field_validator("emotion")
-    @classmethod
-    def _known_emotion(cls, value: str | None) -> str | None:
-        if value is not None and value not in EMOTION_LABELS:
-            raise ValueError(f"unknown emotion {value!r}; one of {', '.join(EMOTION_LABELS)}")
-        return value
+def _gallery_name(value: str) -> str:
+    from workers.face.gallery import valid_name
+
+    cleaned = valid_name(value)  # InvalidNameError is a ValueError
+    if cleaned != value:
+        raise ValueError(f"the gallery holds this name as {cleaned!r} (one space between words); write it so")
+    return value
 
 
 class Rule(_Strict):
@@ -72,31 +82,52 @@ class Rule(_Strict):
     description: str = ""
     severity: Severity = "warning"
     scope: Literal["person", "camera"] = "person"
-    when: Conditions
+    when: tuple[Condition, ...] = Field(
+        description="Conditions that must all hold: the keys of the conditions in aggregator/conditions.py.")
     for_s: float = Field(0.0, ge=0, description="Conditions must hold without a break for this long.")
     cooldown_s: float = Field(300.0, ge=0, description="After an incident ends, how long before the same rule may fire again for the same subject.")
     escalate_after_s: float | None = Field(None, gt=0, description="Raise the severity one step if the incident lasts this long.")
     active: list[TimeWindow] = Field(default_factory=list, description="Only between these local times (empty: always).")
-    cameras: list[str] = Field(default_factory=list, description="Only on these cameras (empty: all).")
+    cameras: list[Annotated[str, AfterValidator(_camera_id)]] = Field(
+        default_factory=list, description="Only on these cameras (empty: all).")
+
+    @field_validator("when", mode="wrap")
+    @classmethod
+    def _conditions(cls, value: object, handler: object) -> tuple[Condition, ...]:
+        if isinstance(value, tuple) and value and all(isinstance(c, Condition) for c in value):
+            return value
+        return parse_conditions(value)
+
+    @field_serializer("when")
+    def _as_written(self, when: tuple[Condition, ...]) -> dict:
+        """Back to one ``when`` mapping, as in the file (a dump validates again)."""
+        return {k: v for condition in when for k, v in condition.model_dump(exclude_none=True).items()}
 
     @model_validator(mode="after")
-    def _consistent(self) -> Rule:
-        crowd = self.when.crowd_min is not None or self.when.negative_share is not None
-        if self.scope == "camera" and not crowd and self.when.action is None:
-            raise ValueError("a camera-scope rule needs crowd_min, negative_share or action")
-        person_only = {"identity", "emotion", "dwell_s", "zone"} & self.when.model_dump(exclude_none=True).keys()
-        if self.scope == "camera" and person_only:
-            raise ValueError(f"{', '.join(sorted(person_only))} need scope: person")
-        if self.scope == "person" and crowd:
-            raise ValueError("crowd_min / negative_share need scope: camera")
-        if not self.when.model_dump(exclude_defaults=True):
-            raise ValueError("a rule needs at least one condition under `when`")
+    def _consistent(self, info: ValidationInfo) -> Rule:
+        (other,) = set(SCOPES) - {self.scope}
+        misplaced = [c.key for c in self.when if self.scope not in c.scopes]
+        if misplaced:
+            raise ValueError(f"{', '.join(misplaced)} need scope: {other}")
+        known: KnownCameras | None = (info.context or {}).get("cameras")
+        if known is None:
+            return self
+        errors = []
+        for condition in self.when:
+            try:
+                condition.check(self.cameras, known)
+            except ValueError as exc:
+                errors.append({"type": "value_error", "loc": ("when", condition.key),
+                               "input": getattr(condition, condition.key), "ctx": {"error": exc}})
+        if errors:
+            raise ValidationError.from_exception_data("Rule", errors)
         return self
 
 
 class RuleSet(_Strict):
     timezone: str = Field("UTC", description="Time zone of the `active` windows.")
-    watchlist: list[str] = Field(default_factory=list, description="Names (as in the gallery) that raise `identity: watchlist`.")
+    watchlist: list[Annotated[str, AfterValidator(_gallery_name)]] = Field(
+        default_factory=list, description="Names (as in the gallery) that raise `identity: watchlist`.")
     rules: list[Rule] = Field(min_length=1)
 
     @field_validator("timezone")
@@ -112,61 +143,29 @@ class RuleSet(_Strict):
 
     @model_validator(mode="after")
     def _unique(self) -> RuleSet:
-        names = [r.name for r in self.rules]
-        duplicates = sorted({n for n in names if names.count(n) > 1})
-        if duplicates:
-            raise ValueError(f"rule names must be unique: {', '.join(duplicates)}")
+        for what, names in (("rule names", [r.name for r in self.rules]), ("watchlist names", self.watchlist)):
+            duplicates = sorted({n for n in names if names.count(n) > 1})
+            if duplicates:
+                raise PydanticCustomError("duplicate", "{what} must be unique: {names}",
+                                          {"what": what, "names": ", ".join(duplicates)})
         return self
 
 
-def load_rules(path: Path | None = None) -> RuleSet:
-    """Load and validate a rules file (the shipped defaults when None)."""
-    path = Path(path) if path else DEFAULT_RULES
+def load_rules(path: Path | None = None, cameras: KnownCameras | None = None) -> RuleSet:
+    """Load and validate a rules file (the shipped defaults when None); with ``cameras``, the
+    rules' cameras and zones are checked against them too."""
+    source = read_yaml(Path(path) if path else DEFAULT_RULES, RulesError, "rules file")
     try:
-        text = path.read_text()
-    except OSError as exc:
-        raise RulesError(f"cannot read rules file {path}: {exc.strerror}") from None
-    try:
-        root = yaml.compose(text)
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise RulesError(f"{path}{f':{mark.line + 1}' if mark else ''}: not valid YAML: {getattr(exc, 'problem', exc)}") from None
-    try:
-        return RuleSet.model_validate(data or {})
+        return RuleSet.model_validate(source.data or {}, context={"cameras": cameras})
     except ValidationError as exc:
-        lines = []
-        for err in exc.errors():
-            loc = [p for p in err["loc"] if not isinstance(p, str) or not p.startswith("function-")]
-            line = _line_of(root, loc)
-            where = ".".join(str(p) for p in loc) or "(top level)"
-            rule = _rule_name(data, loc)
-            message = "unknown key (check the spelling)" if err["type"] == "extra_forbidden" else err["msg"]
-            lines.append(f"{path}:{line}: {where}{f' (rule {rule})' if rule else ''}: {message}")
-        raise RulesError("invalid rules:\n" + "\n".join(lines)) from None
+        raise RulesError("invalid rules:\n" + "\n".join(source.problems(exc, _rule_label))) from None
 
 
-def _line_of(node: yaml.Node | None, loc: list) -> int:
-    """1-based line of the deepest YAML node along the error's path."""
-    line = node.start_mark.line + 1 if node is not None else 1
-    for key in loc:
-        if isinstance(node, yaml.MappingNode):
-            match = next(((k, v) for k, v in node.value if k.value == key), None)
-            if match is None:
-                break
-            line = match[0].start_mark.line + 1
-            node = match[1]
-        elif isinstance(node, yaml.SequenceNode) and isinstance(key, int) and key < len(node.value):
-            node = node.value[key]
-            line = node.start_mark.line + 1
-        else:
-            break
-    return line
-
-
-def _rule_name(data: object, loc: list) -> str | None:
+def _rule_label(data: object, loc: list) -> str | None:
+    """``rule <name>`` for an error inside a rule."""
     if len(loc) >= 2 and loc[0] == "rules" and isinstance(loc[1], int) and isinstance(data, dict):
         rules = data.get("rules")
         if isinstance(rules, list) and loc[1] < len(rules) and isinstance(rules[loc[1]], dict):
-            return rules[loc[1]].get("name")
+            name = rules[loc[1]].get("name")
+            return f"rule {name}" if name else None
     return None

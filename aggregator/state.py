@@ -6,7 +6,7 @@ import dataclasses
 import json
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Literal, Protocol
 
 NEGATIVE_EMOTIONS = frozenset({"angry", "disgust", "fear"})
 
@@ -32,6 +32,9 @@ class PersonState:
     face_tracks: list[str] = field(default_factory=list)
     body_tracks: list[str] = field(default_factory=list)
     snapshot: str | None = None
+    merged: list[str] = field(default_factory=list)
+    """Ids of the records folded into this one (a face or body track's provisional record, an
+    anonymous id later named): whoever kept one of them finds the person here."""
 
     def to_json(self) -> dict:
         return dataclasses.asdict(self)
@@ -61,6 +64,7 @@ class PersonState:
                 self.cameras.append(camera)
         self.face_tracks = sorted(set(self.face_tracks) | set(other.face_tracks))
         self.body_tracks = sorted(set(self.body_tracks) | set(other.body_tracks))
+        self.merged = sorted((set(self.merged) | set(other.merged) | {other.person_id}) - {self.person_id})
         if other.last_seen >= self.last_seen:
             self.last_seen, self.camera = other.last_seen, other.camera
             if other.action is not None:
@@ -73,6 +77,37 @@ class PersonState:
         self.snapshot = self.snapshot or other.snapshot
 
 
+IncidentStatus = Literal["raised", "escalated", "ended"]
+
+
+@dataclass
+class Incident:
+    """One rule holding for one subject (a person id, or ``camera:<id>``), from raised to ended."""
+
+    id: str
+    rule: str
+    subject: str
+    camera: str
+    started: float
+    severity: str
+    status: IncidentStatus = "raised"
+    escalated: bool = False
+    ended: float = 0.0
+    """Capture time it ended (0 while it lasts): the cooldown counts from here."""
+
+    @property
+    def key(self) -> str:
+        return f"{self.rule}:{self.subject}"
+
+    def to_json(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict) -> Incident:
+        names = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in names})
+
+
 class StateStore(Protocol):
     def claim(self, message_ids: list[str]) -> list[bool]:
         """For each id, True the first time it is seen (idempotency of redelivered messages)."""
@@ -83,9 +118,9 @@ class StateStore(Protocol):
 
     def load_persons(self) -> list[PersonState]: ...
 
-    def save_incident(self, key: str, incident: dict, ttl_s: float) -> None: ...
+    def save_incident(self, key: str, incident: Incident, ttl_s: float) -> None: ...
 
-    def load_incidents(self) -> dict[str, dict]: ...
+    def load_incidents(self) -> dict[str, Incident]: ...
 
 
 class MemoryStore:
@@ -117,8 +152,8 @@ class MemoryStore:
     def load_persons(self) -> list[PersonState]:
         return [PersonState.from_json(p) for p in self.persons.values()]
 
-    def save_incident(self, key: str, incident: dict, ttl_s: float) -> None:
-        self.incidents[key] = dict(incident)
+    def save_incident(self, key: str, incident: Incident, ttl_s: float) -> None:
+        self.incidents[key] = incident.to_json()
 
-    def load_incidents(self) -> dict[str, dict]:
-        return {k: dict(v) for k, v in self.incidents.items()}
+    def load_incidents(self) -> dict[str, Incident]:
+        return {k: Incident.from_json(v) for k, v in self.incidents.items()}

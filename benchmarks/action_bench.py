@@ -29,11 +29,13 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+from vidsentry.config import Config  # noqa: E402
+from vidsentry.config.cache import cache_root  # noqa: E402
 from vidsentry.samples import sample_cache
 from workers.action.assets import STREET_SAMPLE, require_movenet  # noqa: E402
 from workers.action.pose import PersonPose, PoseEstimator  # noqa: E402
 
-CACHE = Path(os.environ.get("VIDSENTRY_MODELS__CACHE_DIR", "~/.cache/vidsentry")).expanduser()
+CACHE = cache_root()
 
 PEOPLE: dict[int, list[tuple[int, int]]] = {
     0: [(267, 265), (515, 195), (662, 285)],
@@ -146,7 +148,7 @@ def stage_costs(video: Path, start: int = 60, count: int = 60) -> tuple[float, f
     from vidsentry.config.action import ActionConfig
     from workers.action.worker import build_stage
 
-    stage = build_stage(ActionConfig(), CACHE)
+    stage = build_stage(Config(models={"cache_dir": CACHE}), ActionConfig())
     capture = cv2.VideoCapture(str(video))
     capture.set(cv2.CAP_PROP_POS_FRAMES, start)
     frames = []
@@ -178,7 +180,7 @@ def whole_video_labels(video: Path) -> tuple[int, int, Counter, int]:
 
     config = ActionConfig()
     rules = config.rules
-    stage = build_stage(config, CACHE)
+    stage = build_stage(Config(models={"cache_dir": CACHE}), config)
     capture = cv2.VideoCapture(str(video))
     labels: Counter[str] = Counter()
     tracks: set[str] = set()

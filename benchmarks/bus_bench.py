@@ -19,12 +19,13 @@ from schemas import FrameMsg, decode, encode
 from vidsentry.bus.kafka import KafkaBus
 from vidsentry.bus.memory import InMemoryBus
 from vidsentry.config import KafkaConfig
+from vidsentry.config.cache import DEFAULT_CACHE_DIR
 from vidsentry.devservices import LocalKafka
 from vidsentry.samples import sample_cache
 
 
 def real_frame() -> FrameMsg:
-    video = sample_cache(Path("~/.cache/vidsentry")).require("bikes")
+    video = sample_cache(DEFAULT_CACHE_DIR).require("bikes")
     ok, image = cv2.VideoCapture(str(video)).read()
     ok, jpeg = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 85])
     return FrameMsg("bench", 0, time.time(), image.shape[1], image.shape[0], jpeg.tobytes())

@@ -55,14 +55,17 @@ from schemas import ALL_TOPICS, decode  # noqa: E402
 from schemas.topics import ACTIONS, EMOTIONS, EVENTS, FACES, FRAMES  # noqa: E402
 from vidsentry.bus.kafka import KafkaBus  # noqa: E402
 from vidsentry.config import KafkaConfig  # noqa: E402
+from vidsentry.config.cache import cache_root  # noqa: E402
 from vidsentry.devservices import KAFKA_PROJECT, LocalKafka, LocalRedis, free_port  # noqa: E402
+from vidsentry.pipeline import PIPELINE  # noqa: E402
 from vidsentry.samples import sample_cache  # noqa: E402
+from vidsentry.stages import group_inputs  # noqa: E402
 
-CACHE = Path(os.environ.get("VIDSENTRY_MODELS__CACHE_DIR", "~/.cache/vidsentry")).expanduser()
-POOLS = ("face", "emotion", "action")
+CACHE = cache_root()
+POOLS = tuple(decl.name for decl in PIPELINE if decl.command[0] == "worker")
 ROLES = ("producer", *POOLS, "aggregator")
 SERVICES = ("kafka", "redis", "bench")
-GROUP_INPUTS = {"face": [FRAMES], "action": [FRAMES], "emotion": [FACES], "aggregator": [FACES, EMOTIONS, ACTIONS]}
+GROUP_INPUTS = group_inputs(PIPELINE)
 """Each consumer group (named after its stage) and the topics it reads."""
 WATCHED = (FRAMES, FACES, ACTIONS, EMOTIONS, EVENTS)
 CAMERA_FPS = 10.0

@@ -26,6 +26,7 @@ import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 
 from schemas import Face, FacesMsg, Identity  # noqa: E402
+from vidsentry.config.cache import DEFAULT_CACHE_DIR  # noqa: E402
 from vidsentry.machine import cpu_name  # noqa: E402
 from workers.emotion.crops import fit_to_input  # noqa: E402
 from workers.emotion.loader import open_model  # noqa: E402
@@ -144,7 +145,7 @@ def stage_per_face(tflite_path: Path, faces: list[np.ndarray], batch: int, budge
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--cache", type=Path, default=Path("~/.cache/vidsentry").expanduser())
+    parser.add_argument("--cache", type=Path, default=DEFAULT_CACHE_DIR.expanduser())
     parser.add_argument("--budget", type=float, default=1.5, help="seconds of timing per cell")
     parser.add_argument("--write", type=Path, help="write the markdown report here")
     args = parser.parse_args()

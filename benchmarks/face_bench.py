@@ -23,6 +23,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from schemas import FrameMsg  # noqa: E402
+from vidsentry.config.cache import cache_root  # noqa: E402
 from vidsentry.config.face import FaceConfig  # noqa: E402
 from vidsentry.samples import sample_cache  # noqa: E402
 from workers.face.detector import HaarFaceDetector, MediaPipeFaceDetector  # noqa: E402
@@ -30,7 +31,7 @@ from workers.face.embedder import load_embedder  # noqa: E402
 from workers.face.gallery_file import FileGallery  # noqa: E402
 from workers.face.worker import FaceStage  # noqa: E402
 
-CACHE = Path(os.environ.get("VIDSENTRY_MODELS__CACHE_DIR", "~/.cache/vidsentry")).expanduser()
+CACHE = cache_root()
 
 
 def video_frames(path: Path, limit: int | None = None) -> list[np.ndarray]:

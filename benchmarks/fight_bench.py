@@ -16,11 +16,11 @@ import argparse
 import os
 import platform
 import time
-from pathlib import Path
 
 import numpy as np
 
 from vidsentry.config.action import ActionConfig
+from vidsentry.config.cache import cache_root
 from vidsentry.samples import sample_cache
 from workers.action.classifier import make_classifier
 from workers.action.clip_replay import camera_for, clip_frames
@@ -30,7 +30,7 @@ from workers.action.pose_factory import make_pose_estimator
 from workers.action.worker import ActionStage
 from workers.frames import decode_frame
 
-CACHE = Path(os.environ.get("VIDSENTRY_MODELS__CACHE_DIR", "~/.cache/vidsentry")).expanduser()
+CACHE = cache_root()
 
 
 def _ms(values: list[float]) -> str:

@@ -32,9 +32,11 @@ import cv2
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from vidsentry.config.cache import cache_root  # noqa: E402
+from vidsentry.machine import cpu_summary  # noqa: E402
 from vidsentry.samples import sample_cache  # noqa: E402
 
-CACHE = Path(os.environ.get("VIDSENTRY_MODELS__CACHE_DIR", "~/.cache/vidsentry")).expanduser()
+CACHE = cache_root()
 CLIP_FPS = 10.0
 LATENCY_RULES = """\
 # Benchmark rules: alerts often enough for capture-to-alert percentiles.
@@ -133,8 +135,8 @@ from pathlib import Path
 proc = psutil.Process()
 rss = lambda: proc.memory_info().rss / 2**20
 out, base, t = {}, rss(), time.perf_counter()
-from vidsentry.config import Config
-config = Config()
+from vidsentry.config import load_config
+config = load_config()  # VIDSENTRY_... overrides apply, as in the runs
 out["python + vidsentry config"] = (time.perf_counter() - t, rss() - base)
 def step(name, build):
     global base
@@ -144,13 +146,13 @@ def step(name, build):
 def face():
     from workers.face.gallery import open_gallery
     from workers.face.worker import build_stage
-    build_stage(config.face, open_gallery(config.face, None), config.models)
+    build_stage(config, gallery=open_gallery(config.face, None))
 def emotion():
     from workers.emotion.worker import build_stage
     build_stage(config)
 def action():
     from workers.action.worker import build_stage
-    build_stage(config.action, config.models.cache_dir)
+    build_stage(config)
 step("face (MediaPipe + dlib)", face)
 step("emotion (TFLite mini-Xception)", emotion)
 step("action (TensorFlow + MoveNet)", action)
@@ -187,6 +189,7 @@ def main() -> None:
     parser.add_argument("--streams", type=int, nargs="+", default=[1, 2, 4, 8], help="camera counts for the scaling runs")
     parser.add_argument("--scaling-seconds", type=float, default=30.0, help="seconds of the clip each scaling run plays")
     parser.add_argument("--skip-fast", action="store_true", help="skip the as-fast-as-possible and pose-rate runs")
+    parser.add_argument("--scaling-only", action="store_true", help="only the ceiling, load times and scaling runs")
     parser.add_argument("--out", type=Path, help="also write the report to this file")
     args = parser.parse_args()
 
@@ -196,7 +199,8 @@ def main() -> None:
     clip_seconds = clip_frames / (capture.get(cv2.CAP_PROP_FPS) or CLIP_FPS)
     lines = ["# Embedded pipeline: end to end on a real street clip", "",
              f"`.venv/bin/python benchmarks/pipeline_bench.py {' '.join(sys.argv[1:])}` on {platform.node()} "
-             f"({os.cpu_count()} cores, {platform.machine()}), {datetime.now(UTC):%Y-%m-%d %H:%M} UTC.", "",
+             f"({os.cpu_count()} cores, {platform.machine()}), {datetime.now(UTC):%Y-%m-%d %H:%M} UTC. "
+             f"CPU: {cpu_summary()}; ONEDNN_MAX_CPU_ISA={os.environ.get('ONEDNN_MAX_CPU_ISA', '(unset)')}.", "",
              f"Clip: vtest.avi, 768x576, {clip_frames} frames at 10 fps ({clip_seconds:.1f} s), 3-8 people in view. "
              "All stages on (face detection + tracking + embeddings, emotion, pose + action rules, fusion + alert "
              "rules, the run's recorder). Alert rules for these runs: walking, standing and unknown face, cooldown 0 "
@@ -208,10 +212,11 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="vidsentry-bench-") as tmp:
         work = Path(tmp)
         runs: dict[str, dict] = {}
-        if not args.skip_fast:
+        if not (args.skip_fast or args.scaling_only):
             runs["fast"] = run([clip], work, "fast", realtime=False)
-        runs["realtime"] = run([clip], work, "realtime", realtime=True)
-        if not args.skip_fast:
+        if not args.scaling_only:
+            runs["realtime"] = run([clip], work, "realtime", realtime=True)
+        if not (args.skip_fast or args.scaling_only):
             runs["realtime, pose every frame"] = run([clip], work, "realtime-pose10", realtime=True,
                                                      env={"VIDSENTRY_ACTION__POSE__MAX_FPS": "10"})
         short = cut(clip, args.scaling_seconds, work / "vtest-cut.avi")
@@ -219,33 +224,33 @@ def main() -> None:
 
     lines += ["## Ceiling: decoding alone", "", "| work per frame (768x576) | frames/s |", "|---|---|"]
     lines += [f"| {name} | {fps:.0f} |" for name, fps in ceilings.items()]
-    lines += ["", "## One camera", "",
-              "| run | frames analysed | wall s | frames/s analysed | kept of 10 fps | dropped | pose passes | "
-              "frames past max_lag_s | CPU cores used | peak RSS MB |", "|---|---|---|---|---|---|---|---|---|---|"]
-    for name, summary in runs.items():
-        kept = kept_fps(summary, clip_seconds) if name != "fast" else float("nan")
-        lines.append(f"| {name} | {summary['frames']} | {summary['wall_s']:.1f} | {summary['fps']:.2f} | "
-                     f"{'-' if name == 'fast' else f'{kept:.2f}'} | {summary['dropped']} | {pose_passes(summary)} | "
-                     f"{summary['frames_without_pose']['stale']} | {summary['cpu_cores_used']:.2f} "
-                     f"| {summary['peak_rss_mb']:.0f} |")
-    if "fast" in runs:
-        lines += ["", f"As fast as possible the pipeline analyses {runs['fast']['fps']:.1f} frames/s: "
-                  f"{runs['fast']['fps'] / ceilings['decode']:.1%} of the decode-only ceiling "
-                  f"({ceilings['decode']:.0f} frames/s) on this machine."]
-    lines += ["", "Pose passes: frames the action stage ran the pose model on (the others got the last pass's people: "
-              "the pose rate, action.pose.max_fps, or frames that reached it later than action.pose.max_lag_s after "
-              "capture because it had fallen behind).", "",
-              "Capture-to-output latency of the runs paced like a camera, ms p50 / p95 / p99 (n): each stage's "
-              "output and the fused events as seen on the bus, and alerts when the aggregator emitted them.", "",
-              "| run | faces | actions | events | alerts |", "|---|---|---|---|---|"]
-    for name, summary in runs.items():
-        if summary.get("latency_s"):
-            lines.append(f"| {name} | " + " | ".join(latency_cells(summary)) + " |")
-    lines += ["", "Stage time per message in these runs (ms, from the stages' own histograms):", "",
-              "| run | " + " | ".join(runs["realtime"]["timings"]) + " |", "|---|" + "---|" * len(runs["realtime"]["timings"])]
-    for name, summary in runs.items():
-        lines.append(f"| {name} | " + " | ".join(f"{t['ms_per_message']:.1f}" for t in summary["timings"].values()) + " |")
-
+    if runs:
+        lines += ["", "## One camera", "",
+                  "| run | frames analysed | wall s | frames/s analysed | kept of 10 fps | dropped | pose passes | "
+                  "frames past max_lag_s | CPU cores used | peak RSS MB |", "|---|---|---|---|---|---|---|---|---|---|"]
+        for name, summary in runs.items():
+            kept = kept_fps(summary, clip_seconds) if name != "fast" else float("nan")
+            lines.append(f"| {name} | {summary['frames']} | {summary['wall_s']:.1f} | {summary['fps']:.2f} | "
+                         f"{'-' if name == 'fast' else f'{kept:.2f}'} | {summary['dropped']} | {pose_passes(summary)} | "
+                         f"{summary['frames_without_pose']['stale']} | {summary['cpu_cores_used']:.2f} "
+                         f"| {summary['peak_rss_mb']:.0f} |")
+        if "fast" in runs:
+            lines += ["", f"As fast as possible the pipeline analyses {runs['fast']['fps']:.1f} frames/s: "
+                      f"{runs['fast']['fps'] / ceilings['decode']:.1%} of the decode-only ceiling "
+                      f"({ceilings['decode']:.0f} frames/s) on this machine."]
+        lines += ["", "Pose passes: frames the action stage ran the pose model on (the others got the last pass's people: "
+                  "the pose rate, action.pose.max_fps, or frames that reached it later than action.pose.max_lag_s after "
+                  "capture because it had fallen behind).", "",
+                  "Capture-to-output latency of the runs paced like a camera, ms p50 / p95 / p99 (n): each stage's "
+                  "output and the fused events as seen on the bus, and alerts when the aggregator emitted them.", "",
+                  "| run | faces | actions | events | alerts |", "|---|---|---|---|---|"]
+        for name, summary in runs.items():
+            if summary.get("latency_s"):
+                lines.append(f"| {name} | " + " | ".join(latency_cells(summary)) + " |")
+        lines += ["", "Stage time per message in these runs (ms, from the stages' own histograms):", "",
+                  "| run | " + " | ".join(runs["realtime"]["timings"]) + " |", "|---|" + "---|" * len(runs["realtime"]["timings"])]
+        for name, summary in runs.items():
+            lines.append(f"| {name} | " + " | ".join(f"{t['ms_per_message']:.1f}" for t in summary["timings"].values()) + " |")
     lines += ["", f"## Scaling: N cameras of the same clip ({args.scaling_seconds:.0f} s each), paced like cameras", "",
               "| cameras | kept fps per camera (of 10) | dropped | frames past max_lag_s | events p50 / p95 / p99 ms | "
               "CPU cores used | peak RSS MB | real time |", "|---|---|---|---|---|---|---|---|"]

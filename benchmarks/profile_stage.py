@@ -31,11 +31,11 @@ def build(stage: str, config: Config, tmp: Path):
     if stage == "action":
         from workers.action.worker import build_stage
 
-        return build_stage(config.action, CACHE)
+        return build_stage(config)
     from workers.face.gallery_file import FileGallery
     from workers.face.worker import build_stage
 
-    return build_stage(config.face, FileGallery(tmp / "gallery.json"), config.models)
+    return build_stage(config, gallery=FileGallery(tmp / "gallery.json"))
 
 
 def main() -> None:
@@ -47,7 +47,7 @@ def main() -> None:
     parser.add_argument("--max-fps", type=float, default=None, help="action.pose.max_fps (default: the config's)")
     args = parser.parse_args()
 
-    config = Config()
+    config = Config(models={"cache_dir": CACHE})
     if args.max_fps is not None:
         config.action.pose.max_fps = args.max_fps
     messages = frame_messages(clip_frames(sample_cache(CACHE).require("vtest"), args.frames + 1, start=60), "street", 10.0)

@@ -39,6 +39,7 @@ import numpy as np  # noqa: E402
 from producers.encoder import encode_jpeg, shrink  # noqa: E402
 from schemas import FrameMsg  # noqa: E402
 from vidsentry.config import Config  # noqa: E402
+from vidsentry.config.cache import cache_root  # noqa: E402
 from vidsentry.config.face import FaceConfig  # noqa: E402
 from vidsentry.config.models import ModelsConfig  # noqa: E402
 from vidsentry.machine import cpu_name  # noqa: E402
@@ -46,7 +47,7 @@ from vidsentry.models import require_model  # noqa: E402
 from vidsentry.samples import sample_cache  # noqa: E402
 from workers.face.embedder import load_embedder  # noqa: E402
 
-CACHE = Path(os.environ.get("VIDSENTRY_MODELS__CACHE_DIR", "~/.cache/vidsentry")).expanduser()
+CACHE = cache_root()
 CLIPS = ("vtest", "carphone")
 HAAR_SCALE_FACTOR, HAAR_MIN_NEIGHBORS = 1.3, 5
 MATCH_DISTANCE = 0.6
@@ -212,8 +213,7 @@ class Stages:
         from workers.face.worker import build_stage as face_stage
 
         config = Config()
-        self.face = face_stage(FaceConfig(gallery_store="file", gallery_path=gallery_file), FileGallery(gallery_file),
-                               ModelsConfig())
+        self.face = face_stage(config, FaceConfig(gallery_store="file", gallery_path=gallery_file), FileGallery(gallery_file))
         self.emotion = emotion_stage(config)
         self.batch = batch
         self.tally = Tally()

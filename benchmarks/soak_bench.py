@@ -35,11 +35,12 @@ sys.path.insert(0, str(REPO))
 
 from schemas.topics import FRAMES  # noqa: E402
 from vidsentry.config import load_config  # noqa: E402
+from vidsentry.config.cache import cache_root  # noqa: E402
 from vidsentry.embedded import EmbeddedRun, RunOptions, default_stages  # noqa: E402
 from vidsentry.machine import cpu_summary  # noqa: E402
 from vidsentry.samples import sample_cache  # noqa: E402
 
-CACHE = Path(os.environ.get("VIDSENTRY_MODELS__CACHE_DIR", "~/.cache/vidsentry")).expanduser()
+CACHE = cache_root()
 
 
 class SlowedStage:

@@ -34,10 +34,11 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from schemas import FrameMsg  # noqa: E402
 from vidsentry.config import Config  # noqa: E402
+from vidsentry.config.cache import cache_root  # noqa: E402
 from vidsentry.samples import sample_cache  # noqa: E402
 from workers.frames import decode_frame  # noqa: E402
 
-CACHE = Path(os.environ.get("VIDSENTRY_MODELS__CACHE_DIR", "~/.cache/vidsentry")).expanduser()
+CACHE = cache_root()
 
 
 def clip_frames(path: Path, count: int, start: int = 0) -> list[np.ndarray]:
@@ -93,7 +94,7 @@ def main() -> None:
     from workers.face.gallery_file import FileGallery
     from workers.face.worker import build_stage as face_stage
 
-    config = Config()
+    config = Config(models={"cache_dir": CACHE})
     samples = sample_cache(CACHE)
     street_bgr = clip_frames(samples.require("vtest"), args.frames, start=60)
     close_bgr = clip_frames(samples.require("carphone"), args.frames)
@@ -111,7 +112,7 @@ def main() -> None:
     add("JPEG decode 768x576", "frame", 1, per_item_ms(lambda c: [decode_frame(m) for m in c], street, 1, repeat=3))
 
     with tempfile.TemporaryDirectory() as tmp:
-        face = face_stage(config.face, FileGallery(Path(tmp) / "gallery.json"), config.models)
+        face = face_stage(config, gallery=FileGallery(Path(tmp) / "gallery.json"))
         rgb_street = [cv2.cvtColor(f, cv2.COLOR_BGR2RGB) for f in street_bgr]
         rgb_close = [cv2.cvtColor(f, cv2.COLOR_BGR2RGB) for f in close_bgr]
         face.detector.detect(rgb_street[0])
@@ -141,7 +142,7 @@ def main() -> None:
 
     for max_fps in (None, 5.0):
         action_config = config.action.model_copy(update={"pose": config.action.pose.model_copy(update={"max_fps": max_fps})})
-        action = action_stage(action_config, CACHE)
+        action = action_stage(config, action_config)
         action.process(recamera(street[:2], "warm-up"))
         rate = "every frame" if max_fps is None else f"at most {max_fps:g}/s of a 10 fps camera"
         if max_fps is None:

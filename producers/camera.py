@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import enum
 import logging
-import random
 import threading
 import time
 from collections.abc import Callable
@@ -17,6 +16,7 @@ from producers.metrics import CAMERA_FPS, CAMERA_UP, DOWN_SECONDS, ENCODE_SECOND
 from producers.sampler import FpsSampler
 from producers.sources import FrameSource, SourceError, open_source
 from schemas import FrameMsg
+from vidsentry.backoff import Backoff
 from vidsentry.config.cameras import CameraConfig, ProducerSettings
 
 log = logging.getLogger(__name__)
@@ -73,7 +73,7 @@ class CameraReader(threading.Thread):
         durations mean the same in batch analysis as in real time; seq is the frame index."""
         self._live_seq = 0
         self._unreadable = 0
-        self._attempt = 0
+        self._backoff = Backoff(settings.reconnect_initial_s, settings.reconnect_max_s, jitter=0.2)
 
     def run(self) -> None:
         lost_at: float | None = None
@@ -98,13 +98,11 @@ class CameraReader(threading.Thread):
                 if lost_at is None:
                     lost_at = time.monotonic()
                     log.warning("%s; reconnecting with backoff", exc)
-                delay = min(self.settings.reconnect_max_s, self.settings.reconnect_initial_s * 2 ** self._attempt)
-                delay *= random.uniform(0.8, 1.2)
-                self._attempt += 1
+                delay = self._backoff.next()
                 self.status.reconnects += 1
                 RECONNECTS.labels(self.camera.id).inc()
                 self._set_state(CameraState.RECONNECTING)
-                log.info("camera %s: reopening in %.1f s (attempt %d)", self.camera.id, delay, self._attempt)
+                log.info("camera %s: reopening in %.1f s (attempt %d)", self.camera.id, delay, self._backoff.attempts)
                 self.stop_event.wait(delay)
             finally:
                 self.source.close()
@@ -125,7 +123,7 @@ class CameraReader(threading.Thread):
                 FRAMES.labels(self.camera.id, "unreadable").inc(unreadable)
             if capture is None:
                 return True
-            self._attempt = 0
+            self._backoff.reset()
             self.status.captured += 1
             FRAMES.labels(self.camera.id, "captured").inc()
             if not self.sampler.keep(capture.ts):

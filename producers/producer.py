@@ -27,6 +27,7 @@ from producers.sources import STREAM_SCHEMES
 from producers.spool import Spool, SpoolError, has_records, spool_folder
 from schemas import encode
 from schemas.topics import FRAMES as FRAMES_TOPIC
+from vidsentry.backoff import Backoff
 from vidsentry.bus import Bus, BusError, PublishTimeout
 from vidsentry.config.cameras import CameraConfig, ProducerSettings
 from vidsentry.health import BusWatch
@@ -57,7 +58,7 @@ class Producer:
         self._deliveries = Deliveries(clock, self._acked, self._lost)
         self._refused: str | None = None
         self._retry_at = 0.0
-        self._retry_s = 0.5
+        self._retry = Backoff(0.5, 5.0)
         self._sending = True
         self._lost_frames: Counter[str] = Counter()
         self._replayed: Counter[str] = Counter()
@@ -264,8 +265,7 @@ class Producer:
         if self._refused is None:
             log.warning("producer: %s; live cameras spool until it takes frames again", reason)
         self._refused = reason
-        self._retry_at = self.clock() + self._retry_s
-        self._retry_s = min(self._retry_s * 2, 5.0)
+        self._retry_at = self.clock() + self._retry.next()
         self._sending = False
 
     def _acked(self, camera_id: str, replayed: bool) -> None:
@@ -275,7 +275,7 @@ class Producer:
             self._replayed[camera_id] += 1
             FRAMES.labels(camera_id, "replayed").inc()
         self._refused = None
-        self._retry_s = 0.5
+        self._retry.reset()
 
     def _lost(self, camera_id: str, error: Exception) -> None:
         self._lost_frames[camera_id] += 1

@@ -9,6 +9,7 @@ from schemas import ALL_TOPICS
 from vidsentry.bus import make_bus
 from vidsentry.config import Config
 from vidsentry.config.cameras import CamerasFile
+from vidsentry.logs import set_log_fields
 from vidsentry.metrics import UP, MetricsServer
 from vidsentry.runtime import stop_on_signals
 
@@ -17,6 +18,7 @@ log = logging.getLogger(__name__)
 
 def serve_producer(cameras: CamerasFile, config: Config) -> dict[str, str]:
     """Run until every camera ends or SIGTERM/SIGINT; returns the cameras that failed."""
+    set_log_fields(stage="producer")
     if config.bus.kind == "memory":
         log.warning("producer: on the in-memory bus frames stay inside this process; set bus.kind=kafka to feed workers")
     bus = make_bus(config.bus)

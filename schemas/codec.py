@@ -30,7 +30,7 @@ from schemas.messages import MESSAGE_TYPES, Message
 
 MAGIC = b"VS"
 FRAMING_VERSION = 1
-SCHEMA_VERSION = "1.2"
+SCHEMA_VERSION = "1.3"
 SUPPORTED_MAJOR = 1
 _PREFIX = struct.Struct(">2sBBI")
 _SCHEMA_DIR = Path(__file__).parent / "v1"

@@ -85,6 +85,9 @@ class FacesMsg:
     height: int
     faces: list[Face]
     id: str = ""
+    still: bool = False
+    """The faces of a still photo (``FrameMsg.still``): the aggregator pairs each face with its
+    body from this one frame (schema 1.3; absent before, which reads as False)."""
 
     def __post_init__(self) -> None:
         self.id = self.id or message_id(self.camera, self.seq, "faces")
@@ -129,6 +132,11 @@ class PersonAction:
     confidence: float
     window: list[float] = field(default_factory=list)
     keypoints: list[list[float]] = field(default_factory=list)
+    kind: str | None = None
+    """How ``action`` was judged: ``posture`` from this frame's pose alone (standing, sitting,
+    lying: a photo, or a track too new for a window), ``temporal`` from the track's window of
+    frames (walking, running, falling, fighting, and postures once the window is full). None in
+    messages before schema 1.3."""
 
 
 @dataclass
@@ -141,6 +149,8 @@ class ActionsMsg:
     height: int
     persons: list[PersonAction]
     id: str = ""
+    still: bool = False
+    """The people of a still photo (``FrameMsg.still``), as ``FacesMsg.still`` (schema 1.3)."""
 
     def __post_init__(self) -> None:
         self.id = self.id or message_id(self.camera, self.seq, "actions")

@@ -3,7 +3,6 @@ once for the whole run and stopped even when tests fail; the model/sample cache.
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,10 +12,11 @@ import pytest
 from vidsentry.bus.kafka import KafkaBus
 from vidsentry.bus.memory import InMemoryBus
 from vidsentry.config import KafkaConfig
+from vidsentry.config.cache import cache_root
 from vidsentry.devservices import LocalKafka, LocalRedis
 from vidsentry.devtls import TlsFiles, make_certificates
 
-CACHE_ROOT = Path(os.environ.get("VIDSENTRY_MODELS__CACHE_DIR", "~/.cache/vidsentry")).expanduser()
+CACHE_ROOT = cache_root()
 
 
 @pytest.fixture(scope="session")

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from schemas import FacesMsg, FrameMsg
 from schemas.topics import FRAMES
+from vidsentry.stages import StageDecl
 
 
 class EchoStage:
@@ -40,6 +41,12 @@ class EchoStage:
 
     def revoke(self, partitions: list[tuple[str, int]]) -> None:
         self.revoked.extend(partitions)
+
+
+STAGE = StageDecl("echo", inputs=(FRAMES,), outputs=("faces",), section="runtime",
+                  build=lambda config, **injected: EchoStage(**injected), command=("worker", "echo"),
+                  expect=FrameMsg, summary="Consume `frames`; publish an empty `faces` message for each.")
+"""The toy stage declared as a stage package declares itself (tests/unit/vidsentry/test_pipeline.py)."""
 
 
 def main() -> None:

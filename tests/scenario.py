@@ -53,3 +53,21 @@ def body(track: str = "b1", action: str = "walking", box=(280, 90, 360, 400)) ->
 
 def emotion(track: str = "f1", label: str = "neutral", p: float = 0.9) -> FaceEmotion:
     return FaceEmotion(track, probs(label, p), label, quality=FaceQuality(40.0, 120.0))
+
+
+DEFAULT_RULE_SCENARIOS = {
+    "fight": (dict(bodies=[body("b1", "fighting"), body("b2", "fighting", box=(380, 90, 460, 400))], faces=None), 3,
+              dict(bodies=[body("b1", "fighting")], faces=None), 0.6),
+    "fall": (dict(bodies=[body("b1", "falling")], faces=None), 1, dict(bodies=[body("b1", "walking")], faces=None), 5),
+    "person-down": (dict(bodies=[body("b1", "lying")], faces=None), 12, dict(bodies=[body("b1", "lying")], faces=None), 6),
+    "unknown-loitering": (dict(faces=[face("f1")], bodies=None), 62, dict(faces=[face("f1", "known", "Bob")], bodies=None), 62),
+    "sustained-anger": (dict(faces=[face("f1")], bodies=None, emotions=[emotion("f1", "angry", 0.8)]), 8,
+                        dict(faces=[face("f1")], bodies=None, emotions=[emotion("f1", "angry", 0.3)]), 8),
+    "sustained-fear": (dict(faces=[face("f1")], bodies=None, emotions=[emotion("f1", "fear", 0.8)]), 8,
+                       dict(faces=[face("f1")], bodies=None, emotions=[emotion("f1", "happy", 0.8)]), 8),
+    "angry-crowd": (dict(faces=[face(f"f{i}", box=(100 * i, 50, 100 * i + 40, 100)) for i in range(4)], bodies=None,
+                         emotions=[emotion(f"f{i}", "angry" if i % 2 else "fear", 0.9) for i in range(4)]), 14,
+                    dict(faces=[face(f"f{i}", box=(100 * i, 50, 100 * i + 40, 100)) for i in range(4)], bodies=None,
+                         emotions=[emotion(f"f{i}", "angry" if i == 0 else "happy", 0.9) for i in range(4)]), 14),
+}
+"""Per shipped rule: (what makes it fire, for how many seconds, a near miss that must not, for how many seconds)."""

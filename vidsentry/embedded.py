@@ -13,26 +13,30 @@ import logging
 import shutil
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from prometheus_client import REGISTRY
 
-from aggregator.role import build_aggregator
 from producers.producer import Producer, paced_like_a_camera
-from schemas import ALL_TOPICS, FacesMsg, FrameMsg
-from schemas.topics import ACTIONS, DEADLETTER, EMOTIONS, EVENTS, FACES, FRAMES
+from schemas import ALL_TOPICS
 from vidsentry.bus.memory import InMemoryBus
 from vidsentry.config import Config
 from vidsentry.config.cameras import CameraConfig, CamerasFile
+from vidsentry.pipeline import AGGREGATOR, PIPELINE
 from vidsentry.privacy import BLUR_MODES
 from vidsentry.redact import redact_data, redact_url
 from vidsentry.report.annotate import AnnotateError, annotate_file
 from vidsentry.report.html import write_report
 from vidsentry.report.recorder import Recorder
 from vidsentry.runtime import StageRunner
+from vidsentry.stages import StageDecl, topics_seen
+
+if TYPE_CHECKING:
+    from vidsentry.console.app import Console
 
 log = logging.getLogger(__name__)
 
@@ -70,17 +74,9 @@ class RunResult:
 StageFactory = Callable[[Config], tuple[object, list[str], type | None]]
 
 
-def default_stages(config: Config) -> list[tuple[object, list[str], type | None]]:
-    from workers.action.worker import build_stage as action_stage
-    from workers.emotion.worker import build_stage as emotion_stage
-    from workers.face.gallery import open_gallery
-    from workers.face.worker import build_stage as face_stage
-
-    return [
-        (face_stage(config.face, open_gallery(config.face, config.redis), config.models), [FRAMES], FrameMsg),
-        (emotion_stage(config), [FACES], FacesMsg),
-        (action_stage(config.action, config.models.cache_dir, config.models.fetch_on_demand), [FRAMES], FrameMsg),
-    ]
+def default_stages(config: Config, pipeline: Sequence[StageDecl] = PIPELINE) -> list[tuple[object, list[str], type | None]]:
+    """Every stage of the pipeline but the aggregator (the run builds that one with its outputs)."""
+    return [(decl.build(config), list(decl.inputs), decl.expect) for decl in pipeline if decl is not AGGREGATOR]
 
 
 def cameras_for(sources: list[str], options: RunOptions) -> list[CameraConfig]:
@@ -110,10 +106,15 @@ def _source_stem(source: str) -> str:
 
 
 class EmbeddedRun:
-    def __init__(self, options: RunOptions, config: Config, stages: StageFactory = default_stages) -> None:
+    def __init__(self, options: RunOptions, config: Config, stages: StageFactory | None = None,
+                 console: Console | None = None, pipeline: Sequence[StageDecl] = PIPELINE) -> None:
+        """``console``: an operator console to attach to this run's bus (``run --console``).
+        ``stages``: builds the stages before the aggregator (default: those of ``pipeline``)."""
         self.options = options
         self.config = config
-        self.stage_factory = stages
+        self.console = console
+        self.pipeline = pipeline
+        self.stage_factory = stages or (lambda config: default_stages(config, pipeline))
         self.stop_event = threading.Event()
         self.cameras = cameras_for(options.sources, options)
         if options.blur_faces not in BLUR_MODES:
@@ -132,15 +133,18 @@ class EmbeddedRun:
         loading = time.monotonic()
         bus = InMemoryBus(partitions=1, max_backlog=config.bus.memory.max_backlog, publish_timeout_s=0.5)
         bus.create_topics(ALL_TOPICS)
+        if self.console is not None:
+            self.console.attach(bus)
         recorder = Recorder(staging / "events.jsonl", measure_latency=any(map(paced_like_a_camera, self.cameras)),
                             marks_path=staging / "marks.jsonl")
         if options.blur_faces != "none":
             config.aggregator.blur_snapshots = options.blur_faces
-        aggregator = build_aggregator(config, alerts_file=None if config.redis.url else staging / "alerts.jsonl")
-        stage_specs = self.stage_factory(config) + [(aggregator, [FACES, EMOTIONS, ACTIONS], None)]
+        aggregator = AGGREGATOR.build(config, alerts_file=None if config.redis.url else staging / "alerts.jsonl",
+                                      camera_ids=[c.id for c in self.cameras])
+        stage_specs = self.stage_factory(config) + [(aggregator, list(AGGREGATOR.inputs), AGGREGATOR.expect)]
         runners = [StageRunner(stage, bus, topics, config.runtime, expect=expect).start()
                    for stage, topics, expect in stage_specs]
-        recorder_runner = StageRunner(recorder, bus, [FRAMES, FACES, EMOTIONS, ACTIONS, EVENTS, DEADLETTER],
+        recorder_runner = StageRunner(recorder, bus, topics_seen(self.pipeline),
                                       config.runtime.model_copy(update={"batch_size": 64})).start()
         timings_before = _stage_seconds([r.stage.name for r in runners])
         without_pose_before = _frames_without_pose([c.id for c in self.cameras])
@@ -165,6 +169,8 @@ class EmbeddedRun:
             runner.stop_event.set()
         for thread in threads:
             thread.join(timeout=30)
+        if self.console is not None:
+            self._drain_console()
         aggregator.close()
         recorder.close()
         recorder.settle_persons({pid: person.to_json() for pid, person in aggregator.persons.items()})
@@ -300,6 +306,13 @@ class EmbeddedRun:
             time.sleep(0.1)
         log.warning("run: stages still had work when the drain time ran out")
 
+    def _drain_console(self, deadline_s: float = 60.0) -> None:
+        """Let the console take the last frames and faces (its unknown people) before it leaves the bus."""
+        deadline = time.monotonic() + deadline_s
+        while not self.console.caught_up() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        self.console.detach()
+
     def _alerts(self, staging: Path, aggregator) -> list[dict]:
         path = staging / "alerts.jsonl"
         if path.exists():
@@ -367,10 +380,10 @@ def _stop_on_ctrl_c(*stops: threading.Event) -> Callable[[], None]:
 
 
 def _frames_without_pose(cameras: list[str]) -> dict[str, int]:
-    """Frames the action stage answered from its last pose pass, by reason (rate, stale)."""
+    """Frames the action stage answered from its last pose pass, by reason (rate, stale, no_motion)."""
     return {reason: int(sum(REGISTRY.get_sample_value("vidsentry_action_frames_without_pose_total",
                                                       {"camera": camera, "reason": reason}) or 0 for camera in cameras))
-            for reason in ("rate", "stale")}
+            for reason in ("rate", "stale", "no_motion")}
 
 
 def _cpu_seconds() -> float:

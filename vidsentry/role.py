@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping, Sequence
 from schemas import ALL_TOPICS
 from vidsentry.bus import make_bus
 from vidsentry.config import Config
+from vidsentry.logs import set_log_fields
 from vidsentry.metrics import MetricsServer
 from vidsentry.runtime import Stage, StageRunner, stop_on_signals
 
@@ -21,6 +22,7 @@ log = logging.getLogger(__name__)
 def serve_stage(stage: Stage, config: Config, topics: Sequence[str], expect: type | None = None,
                 checks: Mapping[str, Callable[[], object]] | None = None) -> None:
     """``checks``: the stage's dependencies for /readyz (name -> a call that raises when it is down)."""
+    set_log_fields(stage=stage.name)
     bus = make_bus(config.bus)
     bus.create_topics(ALL_TOPICS)
     runner = StageRunner(stage, bus, topics, config.runtime, expect=expect, checks=checks).start()

@@ -15,7 +15,6 @@ messages (STYLE.md §1); it never sees the bus. The runner owns delivery:
 from __future__ import annotations
 
 import logging
-import random
 import signal
 import threading
 import time
@@ -24,6 +23,7 @@ from typing import Protocol
 
 from schemas import TOPIC_OF_KIND, DeadLetterMsg, Message, SchemaError, decode, encode
 from schemas.topics import DEADLETTER
+from vidsentry.backoff import Backoff
 from vidsentry.bus import Bus, BusError, CommitFailed, Publisher, PublishTimeout, Record, Subscriber
 from vidsentry.config.models import RuntimeConfig
 from vidsentry.health import BusWatch
@@ -99,19 +99,19 @@ class StageRunner:
             self.start()
         UP.labels(self.stage.name).set(1)
         try:
-            delay, poll_failed = 0.2, False
+            backoff, poll_failed = Backoff(0.2, 10.0), False
             while not self.stop_event.is_set():
                 try:
                     self.run_once()
                     if poll_failed:
                         self._outage, poll_failed = None, False
-                    delay = 0.2
+                    backoff.reset()
                 except BusError as exc:
                     poll_failed = True
                     self._outage = f"{self.stage.name}: {exc}"
+                    delay = backoff.next()
                     log.warning("%s: %s; polling again in %.1fs", self.stage.name, exc, delay)
                     self.stop_event.wait(delay)
-                    delay = min(delay * 2, 10.0)
         finally:
             UP.labels(self.stage.name).set(0)
             self.close()
@@ -192,7 +192,7 @@ class StageRunner:
     def _handle_with_retry(self, records: list[Record]) -> list[Outgoing] | None:
         """``handle``, retried with backoff while the stage reports a dependency outage;
         None if a stop came first (the batch then stays uncommitted)."""
-        delay = 0.2
+        backoff = Backoff(0.2, 10.0, jitter=0.2)
         while True:
             try:
                 outgoing = self.handle(records)
@@ -200,10 +200,10 @@ class StageRunner:
                 return outgoing
             except Retryable as exc:
                 self._outage = f"{self.stage.name}: {exc}"
+                delay = backoff.next()
                 log.warning("%s: %s; retrying the batch in %.1fs", self.stage.name, exc, delay)
                 if self.stop_event.wait(delay):
                     return None
-                delay = min(delay * 2, 10.0) * random.uniform(0.8, 1.2)
 
     def healthy(self) -> dict:
         """For /healthz: not ok while the loop has stalled, a dependency is down, or the bus has
@@ -270,7 +270,9 @@ class StageRunner:
         reason = type(exc).__name__
         DEADLETTERED.labels(self.stage.name, reason).inc()
         MESSAGES.labels(self.stage.name, record.topic, "deadletter").inc()
-        log.warning("%s: dead-lettering %s[%d]@%d: %s", self.stage.name, record.topic, record.partition, record.offset, exc)
+        log.warning("%s: dead-lettering %s[%d]@%d: %s", self.stage.name, record.topic, record.partition, record.offset, exc,
+                    extra={"camera": record.key if isinstance(record.key, str) else None, "topic": record.topic,
+                           "partition": record.partition, "offset": record.offset})
         value = record.value if isinstance(record.value, (bytes, bytearray, memoryview)) else None
         original = bytes(value or b"")[:self.config.deadletter_original_max_bytes]
         try:
@@ -304,7 +306,7 @@ class StageRunner:
         the broker is unknown (the consumers are idempotent on message ids).
         """
         assert self._publisher is not None
-        delay = 0.2
+        backoff = Backoff(0.2, 10.0, jitter=0.2)
         sent = 0
         while True:
             try:
@@ -326,11 +328,11 @@ class StageRunner:
                 sent = 0
                 self._outage = str(exc)
                 PUBLISH_RETRIES.labels(self.stage.name).inc()
+                delay = backoff.next()
                 log.warning("%s: publish failed (%s); retrying in %.1fs", self.stage.name, exc, delay)
                 if self.stop_event.wait(delay):
                     log.warning("%s: stopping during a bus outage; the batch stays uncommitted", self.stage.name)
                     return False
-                delay = min(delay * 2, 10.0) * random.uniform(0.8, 1.2)
 
     def _report_lag(self) -> None:
         if self._subscriber is None:

@@ -13,6 +13,7 @@ after ``max_misses`` frames without one.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -115,6 +116,21 @@ class BoxTracker:
         track_id = f"{self._id_prefix}{self._next_id}"
         self._next_id += 1
         return track_id
+
+
+def greedy_nms(boxes: np.ndarray, scores: np.ndarray, max_overlap: float,
+               overlap: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None) -> list[int]:
+    """Greedy non-maximum suppression: indexes of the boxes kept, best score first. A box is
+    dropped when its ``overlap`` (default: IoU) with a better-scored kept box exceeds ``max_overlap``;
+    equal scores keep their input order."""
+    overlap = overlap or iou_matrix
+    boxes = np.asarray(boxes, np.float64).reshape(-1, 4)
+    kept: list[int] = []
+    for i in np.argsort(-np.asarray(scores, np.float64), kind="stable").tolist():
+        if kept and overlap(boxes[[i]], boxes[kept]).max() > max_overlap:
+            continue
+        kept.append(i)
+    return kept
 
 
 def iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:

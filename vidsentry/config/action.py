@@ -46,6 +46,15 @@ class PoseConfig(Section):
                     "seconds after capture, because the worker has fallen behind, gets the people of the last pose "
                     "pass instead of a pass of its own: the worker catches up instead of answering ever later. "
                     "Files read as fast as possible are never skipped. Null: never skip.")
+    motion_min_area: float | None = Field(
+        0.002, gt=0, le=1, title="Motion gate: changed area",
+        description="A frame gets a pose pass only when at least this share of its pixels changed since the camera's "
+                    "last pass (compared at 160 px wide, grey, blurred): a still scene costs no pose passes "
+                    "(workers/action/motion_gate.py). Null: no gating.")
+    motion_idle_s: float | None = Field(
+        1.0, gt=0, le=60, title="Motion gate: pass while still",
+        description="While people are tracked, a pose pass runs at least this often even without motion, so a person "
+                    "who stood still and then falls has a recent standing pose to compare with. Null: none.")
     hog_upscale: float = Field(1.5, ge=1.0, le=4.0, title="HOG upscale",
                                description="hog-blazepose only: the frame is enlarged by this factor before the HOG "
                                            "detector, whose 64x128 window misses people shorter than ~128 px.")
@@ -180,12 +189,37 @@ class FightConfig(Section):
         return self
 
 
+class PostureConfig(Section):
+    """Posture (standing, sitting, lying) from one pose, where there is no window: every photo of
+    an image folder, and a track too new for the temporal labels (workers/action/posture.py)."""
+
+    min_keypoint_score: float = Field(0.2, ge=0.0, le=1.0, title="Posture keypoint threshold",
+                                      description="Keypoints scored below this count as not seen for posture "
+                                                  "(knees of seated people in close-up photos score 0.2-0.3).")
+    stand_min_thigh_drop: float = Field(0.6, gt=0, le=3, title="Standing thigh drop",
+                                        description="Standing: the knees are at least this many torso lengths below "
+                                                    "the hips (~0.9 upright)...")
+    stand_max_thigh_angle: float = Field(35.0, ge=0, le=90, title="Standing thigh angle",
+                                         description="...the thighs within this many degrees of vertical...")
+    stand_min_knee_angle: float = Field(110.0, ge=0, le=180, title="Standing knee angle",
+                                        description="...and, when the ankles are seen, the knees at least this "
+                                                    "straight (degrees; 180 straight; a walker's swinging leg bends "
+                                                    "to ~120, a kneeling person's to ~90).")
+    photo_long_side: int | None = Field(
+        256, ge=96, le=2048, title="Second pose pass on photos",
+        description="A photo gets a second pose pass on a copy shrunk to this long side, merged with the first: "
+                    "MoveNet, made for people small in a CCTV view, misses most people of close-up group photos at "
+                    "640 px and finds them at 256 px (5 face-api sample photos, 19 people: 6 reported with one pass, "
+                    "18 with both; EVALUATION.md). Null: one pass.")
+
+
 class ActionConfig(Section):
     pose: PoseConfig = Field(default_factory=PoseConfig)
     tracker: TrackerConfig = Field(default_factory=TrackerConfig)
     window: WindowConfig = Field(default_factory=WindowConfig)
     rules: RulesConfig = Field(default_factory=RulesConfig)
     fight: FightConfig = Field(default_factory=FightConfig)
+    posture: PostureConfig = Field(default_factory=PostureConfig)
     model_path: Path | None = Field(
         None, title="Trained action model",
         description="A model written by `vidsentry train action` (.keras with its .labels.json beside it). Set: it "

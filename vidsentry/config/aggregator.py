@@ -11,9 +11,9 @@ from pydantic import BaseModel, ConfigDict, Field
 class AggregatorConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
     rules: Path | None = Field(None, description="Rules YAML file; unset: the shipped default rules.")
-    cameras: Path | None = Field(None, description="cameras.yaml, for the zones used by zone rules.")
-    link_votes: int = Field(2, ge=1, le=50, description="Frames in which a face must sit in a body's head region before they are one person.")
-    fusion_window_s: float = Field(5.0, gt=0, le=120, description="How long faces and bodies of a frame wait for their counterpart from the other topic.")
+    cameras: Path | None = Field(None, description="cameras.yaml: the zones zone rules use; rules naming a camera or zone it lacks are refused at start.")
+    link_votes: int = Field(2, ge=1, le=50, description="Frames in which a face must sit in a body's head region before they are one person (a photo's one frame is enough).")
+    fusion_window_s: float = Field(5.0, gt=0, le=120, description="How long the faces (or bodies) of a frame still wait for their counterpart once the other topic has passed that frame (a topic trailing by up to 60 s is still paired).")
     regain_s: float = Field(3.0, ge=0, le=120, description="A new track where a person was lost less than this long ago on the same camera keeps that person's id.")
     view_timeout_s: float = Field(2.0, gt=0, le=120, description="A person not seen for this long is out of view.")
     emotion_alpha: float = Field(0.3, gt=0, le=1, description="Weight of the newest emotion reading in the exponential moving average.")

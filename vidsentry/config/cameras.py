@@ -7,16 +7,18 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic_core import PydanticCustomError
 
 from vidsentry.config import ConfigError
+from vidsentry.config.yaml_file import read_yaml
 from vidsentry.image_header import DEFAULT_MAX_PIXELS
 
 STREAM_SCHEMES = ("rtsp", "rtsps", "rtmp", "http", "https", "udp", "tcp")
 """URL schemes of the network streams a camera can read (through FFmpeg)."""
 URL_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://")
+CAMERA_ID_PATTERN = r"^[A-Za-z0-9._-]{1,64}$"
+"""What a camera id may be (it is the bus key and a metrics label)."""
 
 
 class Zone(BaseModel):
@@ -34,7 +36,7 @@ class Zone(BaseModel):
 
 class CameraConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    id: str = Field(pattern=r"^[A-Za-z0-9._-]{1,64}$", description="Camera id: the bus key, in metrics and alerts.")
+    id: str = Field(pattern=CAMERA_ID_PATTERN, description="Camera id: the bus key, in metrics and alerts.")
     source: str = Field(min_length=1, description="Video file, rtsp:// or http(s):// URL (incl. MJPEG), webcam index, or image folder.")
     fps: float = Field(10.0, gt=0, le=60, description="Frames per second to publish; faster sources are sampled down.")
     max_side: int = Field(768, ge=64, le=4096, description="Frames are shrunk so their longer side is at most this (px).")
@@ -87,16 +89,9 @@ class CamerasFile(BaseModel):
 
 
 def load_cameras(path: Path) -> CamerasFile:
-    """Read and validate cameras.yaml; errors name the file and the bad key."""
+    """Read and validate cameras.yaml; errors name the file, the line and the bad key."""
+    source = read_yaml(path, ConfigError, "cameras file")
     try:
-        data = yaml.safe_load(Path(path).read_text())
-    except OSError as exc:
-        raise ConfigError(f"cannot read {path}: {exc.strerror}") from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise ConfigError(f"{path}{f' line {mark.line + 1}' if mark else ''}: not valid YAML") from None
-    try:
-        return CamerasFile.model_validate(data or {})
+        return CamerasFile.model_validate(source.data or {})
     except ValidationError as exc:
-        problems = [f"  {'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()]
-        raise ConfigError(f"{path}: invalid camera configuration:\n" + "\n".join(problems)) from None
+        raise ConfigError("invalid camera configuration:\n" + "\n".join(source.problems(exc))) from None

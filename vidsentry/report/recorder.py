@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from schemas import ActionsMsg, DeadLetterMsg, EmotionsMsg, EventMsg, FacesMsg, FrameMsg, Message
+from schemas.person_id import PersonId
 
 
 @dataclass
@@ -130,6 +131,7 @@ class Recorder:
         person (a face still pending, a body not yet linked) that was merged into another
         hands its action history and tracks over to the person it became."""
         owner: dict[tuple[str, str], str] = {}
+        became = {old: pid for pid, state in final.items() for old in state.get("merged", [])}
         for pid, state in final.items():
             for track in state.get("face_tracks", []) + state.get("body_tracks", []):
                 for camera in state.get("cameras", []):
@@ -138,7 +140,7 @@ class Recorder:
             if old in final:
                 continue
             tracks = state.get("face_tracks", []) + state.get("body_tracks", [])
-            new = next((owner[(state["camera"], t)] for t in tracks if (state["camera"], t) in owner), None)
+            new = became.get(old) or next((owner[(state["camera"], t)] for t in tracks if (state["camera"], t) in owner), None)
             history = self.action_history.pop(old, [])
             if new is not None and history:
                 self.action_history[new] = sorted(self.action_history.get(new, []) + history)
@@ -149,7 +151,7 @@ class Recorder:
     def emotions_by_person(self) -> dict[str, list[tuple[float, list[float]]]]:
         merged: dict[str, list[tuple[float, list[float]]]] = defaultdict(list)
         for (camera, track), readings in self.emotion_history.items():
-            merged[self.track_person.get((camera, track), f"{camera}:face:{track}")].extend(readings)
+            merged[self.track_person.get((camera, track), str(PersonId.face(camera, track)))].extend(readings)
         return {person: sorted(readings) for person, readings in merged.items()}
 
     def _frame(self, camera: str, seq: int, ts: float) -> FrameMarks:

@@ -6,3 +6,20 @@ keypoints per track (``keypoints.py``), and a label per track from the rules
 (``rules.py``) or a trained GRU (``temporal.py``). ``worker.build_stage`` assembles the
 stage; ``commands.py`` holds ``train action``, ``evaluate action`` and ``dataset stats``.
 """
+
+from __future__ import annotations
+
+from schemas import FrameMsg
+from schemas.topics import FRAMES
+from vidsentry.stages import StageDecl
+
+
+def _build(config, **injected):
+    from workers.action.worker import build_stage
+
+    return build_stage(config, **injected)
+
+
+STAGE = StageDecl("action", inputs=(FRAMES,), outputs=("actions",), section="action", build=_build,
+                  command=("worker", "action"), expect=FrameMsg,
+                  summary="Consume `frames`; find people, track bodies, recognise actions; publish `actions`.")

@@ -11,12 +11,17 @@ from vidsentry.config.action import ActionConfig
 from workers.action.keypoints import TrackHistory
 
 UNKNOWN = "unknown"
+TEMPORAL = "temporal"
+"""A label judged from a track's window of frames."""
+POSTURE = "posture"
+"""A label judged from one pose (workers/action/posture.py)."""
 
 
 @dataclass(frozen=True)
 class ActionGuess:
     label: str
     confidence: float
+    kind: str = TEMPORAL
 
 
 class ActionClassifier(Protocol):

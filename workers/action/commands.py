@@ -6,13 +6,14 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Annotated, NoReturn, Optional
+from typing import Annotated, Optional
 
 import typer
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+from vidsentry.cli_context import cli_config, fail
+from vidsentry.config.cache import DEFAULT_CACHE_DIR
 
-DEFAULT_CACHE_ROOT = Path("~/.cache/vidsentry")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 DataArg = Annotated[Optional[Path], typer.Argument(
     help="A folder per label of videos (DATA/walking/*.mp4, DATA/fighting/*.avi, ...) for the temporal model.")]
@@ -30,11 +31,6 @@ FpsOpt = Annotated[Optional[float], typer.Option(min=1.0, max=60.0, help="Frames
                                                                          "evaluate: the model's).")]
 
 
-def _fail(message: str, code: int = 2) -> NoReturn:
-    typer.secho(f"error: {message}", err=True, fg=typer.colors.RED)
-    raise typer.Exit(code)
-
-
 def _pose_config(pose: str):
     from pydantic import ValidationError
 
@@ -43,7 +39,7 @@ def _pose_config(pose: str):
     try:
         return PoseConfig(model=pose)
     except ValidationError as exc:
-        _fail(f"--pose: {exc.errors()[0]['msg']}")
+        fail(f"--pose: {exc.errors()[0]['msg']}")
 
 
 def _estimator_factory(pose_config, cache_root: Path):
@@ -76,7 +72,7 @@ def train_action(
     folds: Annotated[int, typer.Option(min=2, max=20, help="--clips: cross-validation folds (by clip).")] = 5,
     repeats: Annotated[int, typer.Option(min=1, max=50, help="--clips: cross-validation repeats.")] = 5,
     regularisation: Annotated[float, typer.Option(min=1e-4, max=1e4, help="--clips: logistic regression C.")] = 1.0,
-    cache_dir: CacheOpt = DEFAULT_CACHE_ROOT,
+    cache_dir: CacheOpt = DEFAULT_CACHE_DIR,
 ) -> None:
     """Train the temporal action model on labelled clips (split into train/validation by clip), or with
     --clips the fight model (cross-validated by clip)."""
@@ -91,10 +87,10 @@ def train_action(
                                  cache_dir, _estimator_factory(pose_config, cache_dir), min_recall, folds, repeats,
                                  regularisation, seed, typer.echo)
         except fight_commands.ERRORS as exc:
-            _fail(str(exc), code=1)
+            fail(str(exc), code=1)
         return
     if data is None:
-        _fail("give DATA (a folder per action label) or --clips DIR (fight / no-fight clips)")
+        fail("give DATA (a folder per action label) or --clips DIR (fight / no-fight clips)")
     out = out or Path("action-model")
     from workers.action.extract import ExtractOptions
     from workers.action.features import SequenceSpec
@@ -109,26 +105,45 @@ def train_action(
     try:
         train(options, _estimator_factory(pose_config, cache_dir), echo=typer.echo)
     except (DatasetError, PoseModelError, ActionModelError) as exc:
-        _fail(str(exc), code=1)
+        fail(str(exc), code=1)
 
 
 def evaluate_action(
+    ctx: typer.Context,
     data: DataArg = None,
     model: Annotated[Optional[Path], typer.Argument(help="action_model.keras written by `vidsentry train action`.")] = None,
     clips: ClipsOpt = None,
     fight_model: Annotated[Optional[Path], typer.Option(help="--clips: a fight.json (default: the shipped one).")] = None,
     fight: Annotated[bool, typer.Option(help="--clips: use the fight model (--no-fight: the rules alone).")] = True,
     pose_fps: PoseFpsOpt = None,
+    photos: Annotated[Optional[Path], typer.Option(
+        help="Instead of DATA: a folder of photos, each sent as `vidsentry run DIR` would: the posture (standing, "
+             "sitting, lying) of everyone found, scored against --truth.")] = None,
+    truth: Annotated[Optional[Path], typer.Option(
+        help="--photos: a CSV photo,posture,people (one posture per photo, by eye; default: "
+             "benchmarks/posture/face_api_photos.csv, for the face-api sample photos of `vidsentry samples fetch`).")] = None,
     confusion_png: Annotated[Optional[Path], typer.Option(help="Where to save the confusion matrix (default: next to the model).")] = None,
     pose: Annotated[Optional[str], typer.Option(help="Pose model (default: the one the model was trained with).")] = None,
     fps: FpsOpt = None,
-    cache_dir: CacheOpt = DEFAULT_CACHE_ROOT,
+    cache_dir: CacheOpt = DEFAULT_CACHE_DIR,
 ) -> None:
     """Accuracy, per-class precision/recall/F1 and macro-F1 of a trained action model; saves a confusion-matrix PNG.
     With --clips: the action stage on fight / no-fight clips, played as `vidsentry run` would (a clip is flagged when
-    anyone in it is labelled fighting)."""
+    anyone in it is labelled fighting). With --photos: posture from one photo, scored against --truth."""
     from workers.action.errors import ActionModelError, DatasetError, PoseModelError
 
+    if photos is not None:
+        from workers.action import evaluate_photos
+
+        config = cli_config(ctx).action  # --config, VIDSENTRY_CONFIG and VIDSENTRY_ACTION__... apply, as in `vidsentry run`
+        if pose is not None:
+            config = config.model_copy(update={"pose": _pose_config(pose)})
+        try:
+            evaluate_photos.run(photos, truth or evaluate_photos.FACE_API_TRUTH, config,
+                                _estimator_factory(config.pose, cache_dir), typer.echo)
+        except (DatasetError, PoseModelError) as exc:
+            fail(str(exc), code=1)
+        return
     if clips is not None:
         from workers.action import fight_commands
 
@@ -137,10 +152,10 @@ def evaluate_action(
             fight_commands.evaluate(clips, fight_commands.stage_config(pose_config, pose_fps, fight, fight_model),
                                     cache_dir, _estimator_factory(pose_config, cache_dir), typer.echo)
         except fight_commands.ERRORS as exc:
-            _fail(str(exc), code=1)
+            fail(str(exc), code=1)
         return
     if data is None or model is None:
-        _fail("give DATA and MODEL (a trained temporal model), or --clips DIR (fight / no-fight clips)")
+        fail("give DATA and MODEL (a trained temporal model), or --clips DIR (fight / no-fight clips)")
     from workers.action.evaluate import EvaluateOptions, evaluate
     from workers.action.extract import ExtractOptions
     from workers.action.temporal import labels_path
@@ -157,7 +172,7 @@ def evaluate_action(
     try:
         evaluate(options, _estimator_factory(pose_config, cache_dir), echo=typer.echo)
     except (DatasetError, PoseModelError, ActionModelError) as exc:
-        _fail(str(exc), code=1)
+        fail(str(exc), code=1)
 
 
 def dataset_stats_command(
@@ -173,7 +188,7 @@ def dataset_stats_command(
     try:
         stats = dataset_stats(scan_dataset(data))
     except DatasetError as exc:
-        _fail(str(exc), code=1)
+        fail(str(exc), code=1)
     if as_json:
         typer.echo(json.dumps({"labels": [vars(s) for s in stats.labels], "resolutions": dict(stats.resolutions),
                                "frame_rates": {str(k): v for k, v in stats.frame_rates.items()},

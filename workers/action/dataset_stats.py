@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from schemas import ACTION_LABELS
+from vidsentry.plots import figure
 from workers.action.dataset import DatasetScan
 
 
@@ -87,11 +88,6 @@ def format_stats(stats: DatasetStats, imbalance_warning: float = 3.0) -> str:
 def plot_stats(stats: DatasetStats, out_dir: Path) -> list[Path]:
     """Four PNGs in ``out_dir``: clips per label, frames per label, clip durations per label,
     and resolutions / frame rates."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     labels = [s.label for s in stats.labels]
@@ -99,7 +95,8 @@ def plot_stats(stats: DatasetStats, out_dir: Path) -> list[Path]:
 
     for name, values, ylabel in (("clips_per_label.png", [s.clips for s in stats.labels], "clips"),
                                  ("frames_per_label.png", [s.frames for s in stats.labels], "frames")):
-        fig, ax = plt.subplots(figsize=(max(5, 0.9 * len(labels) + 2), 4))
+        fig = figure(max(5, 0.9 * len(labels) + 2), 4)
+        ax = fig.add_subplot()
         bars = ax.bar(labels, values, color="#4a7ab0")
         ax.bar_label(bars)
         ax.set_ylabel(ylabel)
@@ -107,20 +104,20 @@ def plot_stats(stats: DatasetStats, out_dir: Path) -> list[Path]:
         ax.tick_params(axis="x", rotation=30)
         fig.tight_layout()
         fig.savefig(out_dir / name, dpi=100)
-        plt.close(fig)
         written.append(out_dir / name)
 
-    fig, ax = plt.subplots(figsize=(max(5, 0.9 * len(labels) + 2), 4))
+    fig = figure(max(5, 0.9 * len(labels) + 2), 4)
+    ax = fig.add_subplot()
     ax.boxplot([stats.durations[label] or [np.nan] for label in labels], showmeans=True)
     ax.set_xticks(range(1, len(labels) + 1), labels, rotation=30)
     ax.set_ylabel("clip duration (s)")
     ax.set_title("Clip durations per label")
     fig.tight_layout()
     fig.savefig(out_dir / "durations.png", dpi=100)
-    plt.close(fig)
     written.append(out_dir / "durations.png")
 
-    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
+    fig = figure(10, 4)
+    left, right = fig.subplots(1, 2)
     for ax, counter, title in ((left, stats.resolutions, "Resolutions"), (right, stats.frame_rates, "Frame rates (fps)")):
         keys = [str(k) for k, _ in counter.most_common()]
         ax.barh(keys, [n for _, n in counter.most_common()], color="#7a9a4a")
@@ -128,6 +125,5 @@ def plot_stats(stats: DatasetStats, out_dir: Path) -> list[Path]:
         ax.set_title(title)
     fig.tight_layout()
     fig.savefig(out_dir / "resolution_fps.png", dpi=100)
-    plt.close(fig)
     written.append(out_dir / "resolution_fps.png")
     return written

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from vidsentry.config.cache import DEFAULT_CACHE_DIR
 from workers.action.dataset import scan_dataset
 from workers.action.extract import ExtractOptions, TrackCache, clip_sequences, extract_clips
 from workers.action.pose import PoseEstimator
@@ -27,7 +28,7 @@ class EvaluateOptions:
     model: Path
     confusion_png: Path
     extract: ExtractOptions
-    cache_dir: Path = Path("~/.cache/vidsentry/action-tracks")
+    cache_dir: Path = DEFAULT_CACHE_DIR / "action-tracks"
     min_frames: int = 5
     progress: bool = True
 

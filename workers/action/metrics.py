@@ -15,5 +15,5 @@ CLASSIFY_SECONDS = Histogram("vidsentry_action_classify_seconds", "Action classi
                              buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25))
 FRAMES_WITHOUT_POSE = Counter(
     "vidsentry_action_frames_without_pose_total",
-    "Frames answered with the camera's last pose pass: reason rate (action.pose.max_fps) or stale (a live frame later "
-    "than action.pose.max_lag_s)", ["camera", "reason"])
+    "Frames answered with the camera's last pose pass: reason rate (action.pose.max_fps), stale (a live frame later "
+    "than action.pose.max_lag_s) or no_motion (nothing moved, action.pose.motion_min_area)", ["camera", "reason"])

@@ -13,7 +13,7 @@ from typing import Protocol
 import cv2
 import numpy as np
 
-from workers.tracking import iou_matrix
+from workers.tracking import greedy_nms
 
 
 @dataclass
@@ -57,10 +57,5 @@ class HogPersonDetector:
         boxes = np.concatenate([rects[:, :2], rects[:, :2] + rects[:, 2:]], axis=1)
         keep = scores >= self.min_score
         boxes, scores = boxes[keep], scores[keep]
-        order = np.argsort(-scores)
-        kept: list[int] = []
-        for i in order:
-            if kept and iou_matrix(boxes[i], boxes[kept]).max() > self.max_overlap_iou:
-                continue
-            kept.append(int(i))
+        kept = greedy_nms(boxes, scores, self.max_overlap_iou)
         return PersonBoxes(boxes[kept], scores[kept])

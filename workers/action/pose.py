@@ -12,7 +12,7 @@ from typing import Protocol
 
 import numpy as np
 
-from workers.tracking import iou_matrix
+from workers.tracking import greedy_nms
 
 
 @dataclass
@@ -40,11 +40,8 @@ class PoseEstimator(Protocol):
 
 def suppress_duplicates(people: list[PersonPose], max_iou: float) -> list[PersonPose]:
     """Greedy non-maximum suppression: the best-scored of overlapping people survives."""
-    ordered = sorted(people, key=lambda p: -p.score)
-    kept: list[PersonPose] = []
-    for person in ordered:
-        if kept and iou_matrix(person.box, np.stack([k.box for k in kept])).max() > max_iou:
-            continue
-        kept.append(person)
-    return kept
+    if not people:
+        return []
+    kept = greedy_nms(np.stack([p.box for p in people]), np.asarray([p.score for p in people]), max_iou)
+    return [people[i] for i in kept]
 

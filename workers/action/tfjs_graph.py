@@ -99,6 +99,22 @@ def _graph_def(topology: dict, weights: dict[str, np.ndarray]):
     return graph_def
 
 
+def _read_model(model_json: Path) -> dict:
+    try:
+        model = json.loads(Path(model_json).read_text())
+    except (OSError, ValueError) as exc:
+        raise PoseModelError(f"cannot read the TFJS model {model_json}: {exc}") from None
+    if model.get("format") != "graph-model":
+        raise PoseModelError(f"{model_json} is a {model.get('format')!r}, not a TFJS graph-model")
+    return model
+
+
+def graph_def_of(model_json: Path):
+    """The TFJS graph model at ``model_json`` as a TensorFlow GraphDef with its weights."""
+    model = _read_model(model_json)
+    return _graph_def(model["modelTopology"], read_weights(model["weightsManifest"], Path(model_json).parent))
+
+
 def load_graph_model(model_json: Path, inputs: Sequence[str] | None = None,
                      outputs: Sequence[str] | None = None) -> Callable:
     """A concrete TF function running the TFJS graph model at ``model_json``.
@@ -108,12 +124,7 @@ def load_graph_model(model_json: Path, inputs: Sequence[str] | None = None,
     """
     import tensorflow as tf
 
-    try:
-        model = json.loads(Path(model_json).read_text())
-    except (OSError, ValueError) as exc:
-        raise PoseModelError(f"cannot read the TFJS model {model_json}: {exc}") from None
-    if model.get("format") != "graph-model":
-        raise PoseModelError(f"{model_json} is a {model.get('format')!r}, not a TFJS graph-model")
+    model = _read_model(model_json)
     signature = model.get("signature", {})
     inputs = list(inputs or [spec["name"] for spec in signature.get("inputs", {}).values()])
     outputs = list(outputs or [spec["name"] for spec in signature.get("outputs", {}).values()])

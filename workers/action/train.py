@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from vidsentry.config.cache import DEFAULT_CACHE_DIR
 from workers.action.dataset import Clip, scan_dataset, split_by_clip
 from workers.action.errors import DatasetError
 from workers.action.extract import ExtractOptions, TrackCache, clip_sequences, extract_clips
@@ -34,7 +35,7 @@ class TrainOptions:
     out: Path
     extract: ExtractOptions = field(default_factory=ExtractOptions)
     spec: SequenceSpec = field(default_factory=SequenceSpec)
-    cache_dir: Path = Path("~/.cache/vidsentry/action-tracks")
+    cache_dir: Path = DEFAULT_CACHE_DIR / "action-tracks"
     val_fraction: float = 0.25
     epochs: int = 60
     batch_size: int = 32

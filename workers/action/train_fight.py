@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from vidsentry.config.action import ActionConfig
+from vidsentry.config.cache import DEFAULT_CACHE_DIR
 from workers.action.errors import DatasetError
 from workers.action.fight_clips import FIGHT, LABELS, scan_fight_clips
 from workers.action.fight_features import FEATURES
@@ -35,7 +36,7 @@ class FightTrainOptions:
     clips: Path
     out: Path
     config: ActionConfig = field(default_factory=ActionConfig)
-    cache_root: Path = Path("~/.cache/vidsentry")
+    cache_root: Path = DEFAULT_CACHE_DIR
     folds: int = 5
     repeats: int = 5
     min_recall: float = 0.75

@@ -9,6 +9,12 @@ than ``action.pose.max_lag_s`` late (a worker that fell behind catches up); such
 answered with the people of the camera's last pose pass (it is still decoded: an
 unreadable frame is dead-lettered, never answered).
 
+A track whose window is still too short for a temporal label (and any track the classifier
+leaves ``unknown``) gets its posture from the frame's pose alone (``posture.py``); each label
+says which it is (``PersonAction.kind``). A still frame (a photo of an image folder) is a
+scene of its own: every person found in it gets a posture, with no tracker, window or pose-rate
+limit, and the camera's video state is left as it was.
+
 State is per camera (tracks, windows, last labels, last outputs) and is dropped on
 revoke: the next owner of a camera's partition starts fresh tracks with new ids.
 """
@@ -16,6 +22,7 @@ revoke: the next owner of a camera's partition starts fresh tracks with new ids.
 from __future__ import annotations
 
 import logging
+import secrets
 import time
 from collections import OrderedDict
 from collections.abc import Callable
@@ -27,19 +34,20 @@ import numpy as np
 from schemas import ActionsMsg, FrameMsg, PersonAction
 from vidsentry.config.action import ActionConfig
 from vidsentry.config.models import Config
-from workers.action.classifier import UNKNOWN, ActionClassifier, ActionGuess, make_classifier
+from workers.action.classifier import TEMPORAL, UNKNOWN, ActionClassifier, ActionGuess, make_classifier
 from workers.action.fight import CameraFight, FightDetector
 from workers.action.keypoints import TrackWindow
 from workers.action.metrics import ACTIONS, CLASSIFY_SECONDS, FRAMES_WITHOUT_POSE, PEOPLE_FOUND, PERSONS_TRACKED, POSE_SECONDS
+from workers.action.motion_gate import MotionGate
+from workers.action.photo_pose import photo_people
 from workers.action.pose import PersonPose, PoseEstimator
 from workers.action.pose_factory import make_pose_estimator
+from workers.action.posture import judge_posture
 from workers.action.tracker import BodyTrack, BodyTracker
 from workers.frames import decode_frame
+from workers.per_camera import PerCameraStage
 
 log = logging.getLogger(__name__)
-
-_REMEMBERED_OUTPUTS = 64
-
 
 @dataclass
 class CameraState:
@@ -47,16 +55,18 @@ class CameraState:
     windows: dict[str, TrackWindow] = field(default_factory=dict)
     labels: dict[str, str] = field(default_factory=dict)
     outputs: OrderedDict[str, ActionsMsg] = field(default_factory=OrderedDict)
-    """The last outputs by frame id: when the runtime retries a failed batch one message at
-    a time, frames already tracked get the same answer instead of being tracked twice."""
+    """The last outputs by frame id (``PerCameraStage.answer_once``)."""
     last_pass: ActionsMsg | None = None
     """The output of the last frame pose ran on."""
     fight: CameraFight | None = None
     """Motion and group sizes for the fight model (None when it is off)."""
+    gate: MotionGate | None = None
+    """Skips pose passes while nothing moves (None when motion gating is off)."""
 
 
-class ActionStage:
+class ActionStage(PerCameraStage[CameraState, ActionsMsg]):
     name = "action"
+    camera_gauge = PERSONS_TRACKED
 
     def __init__(self, config: ActionConfig, estimator: PoseEstimator, classifier: ActionClassifier,
                  clock: Callable[[], float] = time.time, fight: FightDetector | None = None) -> None:
@@ -68,39 +78,33 @@ class ActionStage:
         self.estimator = estimator
         self.classifier = classifier
         self.window_seconds = max(config.window.seconds, getattr(classifier, "window_seconds", 0.0))
-        self.cameras: dict[str, CameraState] = {}
+        super().__init__()
+        self._still_prefix = secrets.token_hex(3)
 
     def process(self, batch: list[FrameMsg]) -> list[ActionsMsg]:
         return [self._answer(frame) for frame in batch]
 
-    def revoke(self, partitions: list[tuple[str, int]]) -> None:
-        """Drop every camera's tracks: which cameras the moved partitions held is unknown here."""
-        for camera in self.cameras:
-            try:
-                PERSONS_TRACKED.remove(camera)
-            except KeyError:
-                pass
-        self.cameras.clear()
-
     def _answer(self, frame: FrameMsg) -> ActionsMsg:
-        state = self._camera(frame.camera)
-        remembered = state.outputs.get(frame.id)
-        if remembered is not None:
-            return remembered
+        return self.answer_once(frame, lambda state: self._fresh_answer(frame, state))
+
+    def _fresh_answer(self, frame: FrameMsg, state: CameraState) -> ActionsMsg:
         rgb = decode_frame(frame, self.config.max_frame_pixels)
-        if state.fight is not None and not getattr(frame, "still", False):
-            state.fight.motion.add(frame.ts_capture, rgb)  # a photo has no motion: no flow across it
-        skip = self._skip_reason(state, frame)
-        if skip:
-            last = state.last_pass
-            output = ActionsMsg(frame.camera, frame.seq, frame.ts_capture, last.width, last.height, last.persons)
-            FRAMES_WITHOUT_POSE.labels(frame.camera, skip).inc()
+        if frame.still:
+            output = self._still(frame, rgb)  # no flow across photos, no tracks, no pose-rate limit
         else:
-            output = self._pose_pass(state, frame, rgb)
-            state.last_pass = output
-        state.outputs[frame.id] = output
-        if len(state.outputs) > _REMEMBERED_OUTPUTS:
-            state.outputs.popitem(last=False)
+            if state.fight is not None:
+                state.fight.motion.add(frame.ts_capture, rgb)
+            skip = self._skip_reason(state, frame)
+            if not skip and state.gate is not None and not state.gate.moved(
+                    frame.ts_capture, rgb, bool(state.tracker.tracks)):
+                skip = "no_motion"
+            if skip:
+                last = state.last_pass
+                output = ActionsMsg(frame.camera, frame.seq, frame.ts_capture, last.width, last.height, last.persons)
+                FRAMES_WITHOUT_POSE.labels(frame.camera, skip).inc()
+            else:
+                output = self._pose_pass(state, frame, rgb)
+                state.last_pass = output
         return output
 
     def _skip_reason(self, state: CameraState, frame: FrameMsg) -> str | None:
@@ -137,18 +141,36 @@ class ActionStage:
             if track.track_id not in confirmed:
                 continue
             guess = guesses.get(track.track_id, ActionGuess(UNKNOWN, 0.0))
+            if guess.label == UNKNOWN:
+                guess = judge_posture(person.keypoints, person.box, self.config.rules, self.config.posture,
+                                      (width, height))
             if state.labels.get(track.track_id) != guess.label:
                 state.labels[track.track_id] = guess.label
                 ACTIONS.labels(frame.camera, guess.label).inc()
-            persons.append(_person(person, track.track_id, guess, state.windows[track.track_id], width, height))
+            persons.append(_person(person, track.track_id, guess, state.windows[track.track_id].span, width, height))
         PERSONS_TRACKED.labels(frame.camera).set(len(persons))
         if region is not None:
             persons.append(region)
         return ActionsMsg(frame.camera, frame.seq, frame.ts_capture, width, height, persons)
 
-    def _estimate(self, camera: str, rgb: np.ndarray) -> list[PersonPose]:
+    def _still(self, frame: FrameMsg, rgb: np.ndarray) -> ActionsMsg:
+        """Every person of one photo with their posture; track ids name the photo, never reused."""
+        height, width = rgb.shape[:2]
+        scene = f"{frame.camera}/{self._still_prefix}-still-{frame.seq}"
+        persons = []
+        for index, person in enumerate(self._estimate(frame.camera, rgb, photo=True), 1):
+            guess = judge_posture(person.keypoints, person.box, self.config.rules, self.config.posture, (width, height))
+            ACTIONS.labels(frame.camera, guess.label).inc()
+            persons.append(_person(person, f"{scene}/{index}", guess, (frame.ts_capture, frame.ts_capture), width,
+                                   height))
+        return ActionsMsg(frame.camera, frame.seq, frame.ts_capture, width, height, persons, still=True)
+
+    def _estimate(self, camera: str, rgb: np.ndarray, photo: bool = False) -> list[PersonPose]:
         started = time.perf_counter()
-        people = self.estimator.estimate(rgb, scene=camera)
+        if photo:
+            people = photo_people(self.estimator, rgb, self.config.posture.photo_long_side)
+        else:
+            people = self.estimator.estimate(rgb, scene=camera)
         POSE_SECONDS.labels(self.estimator.name).observe(time.perf_counter() - started)
         PEOPLE_FOUND.labels(camera, self.estimator.name).inc(len(people))
         if len(people) > self.config.max_people:
@@ -184,42 +206,36 @@ class ActionStage:
         t = frame.ts_capture
         return PersonAction(track_id=f"{frame.camera}/fight", box=[x1, y1, x2, y2], action="fighting",
                             confidence=round(verdict.probability, 3),
-                            window=[round(t - self.fight.config.window_s, 3), round(t, 3)])
+                            window=[round(t - self.fight.config.window_s, 3), round(t, 3)], kind=TEMPORAL)
 
-    def _camera(self, camera: str) -> CameraState:
-        state = self.cameras.get(camera)
-        if state is None:
-            c = self.config.tracker
-            state = CameraState(BodyTracker(camera, c.min_hits, c.max_misses, c.min_iou, c.max_shift),
-                                fight=self.fight.camera() if self.fight is not None else None)
-            self.cameras[camera] = state
+    def new_camera(self, camera: str) -> CameraState:
+        c = self.config.tracker
+        state = CameraState(BodyTracker(camera, c.min_hits, c.max_misses, c.min_iou, c.max_shift),
+                            fight=self.fight.camera() if self.fight is not None else None)
+        pose = self.config.pose
+        if pose.motion_min_area is not None:
+            state.gate = MotionGate(pose.motion_min_area, pose.motion_idle_s)
         return state
 
 
-def _person(person: PersonPose, track_id: str, guess: ActionGuess, window: TrackWindow, width: int,
+def _person(person: PersonPose, track_id: str, guess: ActionGuess, span: tuple[float, float], width: int,
             height: int) -> PersonAction:
     x1, y1, x2, y2 = (float(v) for v in person.box)
     box = [round(min(max(x1, 0.0), width), 1), round(min(max(y1, 0.0), height), 1),
            round(min(max(x2, 0.0), width), 1), round(min(max(y2, 0.0), height), 1)]
     keypoints = [[round(float(x), 1), round(float(y), 1), round(float(min(max(s, 0.0), 1.0)), 3)]
                  for x, y, s in person.keypoints]
-    t_start, t_end = window.span
+    t_start, t_end = span
     return PersonAction(track_id=track_id, box=box, action=guess.label,
                         confidence=round(float(min(max(guess.confidence, 0.0), 1.0)), 3),
-                        window=[round(t_start, 3), round(t_end, 3)], keypoints=keypoints)
+                        window=[round(t_start, 3), round(t_end, 3)], keypoints=keypoints, kind=guess.kind)
 
 
-def build_stage(config: ActionConfig, cache_root: Path, fetch_on_demand: bool = True) -> ActionStage:
+def build_stage(config: Config, action: ActionConfig | None = None) -> ActionStage:
     """The action stage with its pose model from the verified cache, its classifier (the
-    trained model at ``config.model_path``, else the rules) and the fight model."""
-    estimator = make_pose_estimator(config.pose, Path(cache_root).expanduser(), fetch_on_demand)
-    return ActionStage(config, estimator, make_classifier(config), fight=FightDetector.from_config(config.fight))
+    trained model at ``action.model_path``, else the rules) and the fight model.
 
-
-def serve(config: Config) -> None:
-    """Run an action worker as a process, configured by the ``action`` section."""
-    from schemas.topics import FRAMES
-    from vidsentry.role import serve_stage
-
-    stage = build_stage(config.action, config.models.cache_dir, config.models.fetch_on_demand)
-    serve_stage(stage, config, [FRAMES], expect=FrameMsg)
+    ``action`` replaces ``config.action``."""
+    section, models = action or config.action, config.models
+    estimator = make_pose_estimator(section.pose, Path(models.cache_dir).expanduser(), models.fetch_on_demand)
+    return ActionStage(section, estimator, make_classifier(section), fight=FightDetector.from_config(section.fight))

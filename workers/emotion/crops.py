@@ -68,6 +68,8 @@ def fit_to_input(crops: Sequence[np.ndarray], spec: InputSpec) -> np.ndarray:
 
 
 def _to_channels(pixels: np.ndarray, channels: int) -> np.ndarray:
+    if pixels.ndim == 3 and pixels.shape[2] == 1:
+        pixels = pixels[..., 0]
     if channels == 1 and pixels.ndim == 3:
         return cv2.cvtColor(pixels, cv2.COLOR_RGB2GRAY)
     if channels == 3 and pixels.ndim == 2:

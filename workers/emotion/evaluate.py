@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
+from vidsentry.classification import classification_report, save_confusion_png
 from workers.emotion.dataset import Dataset
 from workers.emotion.model import EmotionModel
 
@@ -39,7 +40,7 @@ class EvaluationReport:
     samples: int
     accuracy: float
     macro_f1: float
-    """Mean F1 over the classes present in the data set (a class the data lacks cannot be recalled)."""
+    """Mean F1 over the classes present in the data set (``vidsentry.classification``)."""
     per_class: dict[str, ClassScores]
     confusion: list[list[int]]
     """Rows: true class, columns: predicted class, in ``labels`` order."""
@@ -57,19 +58,12 @@ def predict_dataset(model: EmotionModel, dataset: Dataset, batch_size: int = 256
 
 
 def score(targets: np.ndarray, predictions: np.ndarray, labels: list[str], model: str, data: str) -> EvaluationReport:
-    from sklearn.metrics import accuracy_score, confusion_matrix, precision_recall_fscore_support
-
-    classes = list(range(len(labels)))
-    precision, recall, f1, support = precision_recall_fscore_support(targets, predictions, labels=classes,
-                                                                     zero_division=0)
-    present = support > 0
+    report = classification_report(targets, predictions, list(labels))
     return EvaluationReport(
-        model=model, data=data, labels=list(labels), samples=int(len(targets)),
-        accuracy=float(accuracy_score(targets, predictions)),
-        macro_f1=float(f1[present].mean()) if present.any() else 0.0,
-        per_class={label: ClassScores(float(p), float(r), float(f), int(s))
-                   for label, p, r, f, s in zip(labels, precision, recall, f1, support)},
-        confusion=confusion_matrix(targets, predictions, labels=classes).tolist())
+        model=model, data=data, labels=list(labels), samples=int(len(targets)), accuracy=report.accuracy,
+        macro_f1=report.macro_f1,
+        per_class={c.label: ClassScores(c.precision, c.recall, c.f1, c.support) for c in report.classes},
+        confusion=report.confusion.tolist())
 
 
 def evaluate(model: EmotionModel, dataset: Dataset, batch_size: int = 256,
@@ -97,29 +91,8 @@ def write_outputs(report: EvaluationReport, targets: np.ndarray, probabilities: 
 
 def plot_confusion(report: EvaluationReport, path: Path) -> None:
     """Row-normalised colours (recall per true class) with the counts written in each cell."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    counts = np.array(report.confusion, dtype=np.float64)
-    rows = counts.sum(axis=1, keepdims=True)
-    share = np.divide(counts, rows, out=np.zeros_like(counts), where=rows > 0)
-    size = 1.0 + 0.75 * len(report.labels)
-    figure = Figure(figsize=(size + 1.5, size))
-    FigureCanvasAgg(figure)
-    axes = figure.add_subplot()
-    image = axes.imshow(share, cmap="Blues", vmin=0, vmax=1)
-    figure.colorbar(image, ax=axes, label="share of the true class")
-    ticks = range(len(report.labels))
-    axes.set_xticks(ticks, report.labels, rotation=45, ha="right")
-    axes.set_yticks(ticks, report.labels)
-    axes.set_xlabel("predicted")
-    axes.set_ylabel("true")
-    axes.set_title(f"{report.model}: accuracy {report.accuracy:.1%}, macro-F1 {report.macro_f1:.3f}", fontsize=9)
-    for (row, col), count in np.ndenumerate(counts):
-        axes.text(col, row, f"{int(count)}", ha="center", va="center", fontsize=8,
-                  color="white" if share[row, col] > 0.5 else "black")
-    figure.tight_layout()
-    figure.savefig(path, dpi=120)
+    save_confusion_png(np.array(report.confusion), report.labels, path,
+                       f"{report.model}: accuracy {report.accuracy:.1%}, macro-F1 {report.macro_f1:.3f}", dpi=120)
 
 
 def format_report(report: EvaluationReport) -> str:

@@ -6,30 +6,46 @@ from pathlib import Path
 from typing import Any
 
 from vidsentry.config.emotion import EmotionConfig, Runtime, Scaling, model_format
+from workers.emotion.combine import Ensemble, FlipAveraged
 from workers.emotion.errors import EmotionModelError
 from workers.emotion.labelmap import read_label_map
 from workers.emotion.model import EmotionModel, GraphEmotionModel, InputSpec, KerasEmotionModel, TFLiteEmotionModel, check_labels
 
 BUNDLED = "mini-xception"
+SHIPPED = "vgg48"
+SHIPPED_DIR = Path(__file__).with_name("models")
 BUNDLED_SCALING: Scaling = "minus_one_to_one"
 DEFAULT_BUNDLED_RUNTIME = "tflite"
+DEFAULT_SHIPPED_RUNTIME = "tflite"
 DEFAULT_KERAS_RUNTIME = "tf-function"
 """Defaults chosen by measurement: benchmarks/emotion.md."""
 
 
 def load_emotion_model(config: EmotionConfig, cache_root: Path, fetch_on_demand: bool = True) -> EmotionModel:
-    """The configured model: the bundled mini-Xception from the model cache, or ``config.model_path``."""
-    if config.model_path is None:
-        from vidsentry.models import require_model
+    """The configured model (``config.model_path``, else the built-in ``config.model``), flip-averaged
+    when ``config.flip``."""
+    if config.model_path is not None:
+        model = open_model(config.model_path, config.runtime, tuple(config.labels) if config.labels else None,
+                           config.input_scaling, config.apply_softmax)
+    else:
+        members = [_builtin(name, config, cache_root, fetch_on_demand) for name in config.model.split("+")]
+        model = members[0] if len(members) == 1 else Ensemble(members)
+    return FlipAveraged(model) if config.flip else model
 
-        runtime = DEFAULT_BUNDLED_RUNTIME if config.runtime == "auto" else config.runtime
-        artefact = "emotion-tflite" if runtime == "tflite" else "emotion-keras"
-        path = require_model(cache_root, artefact, fetch_on_demand)
-        labels = tuple(config.labels) if config.labels else None
-        return open_model(path, runtime, labels, config.input_scaling or BUNDLED_SCALING, config.apply_softmax,
-                          name=f"{BUNDLED}-{runtime}")
-    return open_model(config.model_path, config.runtime, tuple(config.labels) if config.labels else None,
-                      config.input_scaling, config.apply_softmax)
+
+def _builtin(name: str, config: EmotionConfig, cache_root: Path, fetch_on_demand: bool) -> EmotionModel:
+    labels = tuple(config.labels) if config.labels else None
+    if name == SHIPPED:
+        runtime = DEFAULT_SHIPPED_RUNTIME if config.runtime == "auto" else config.runtime
+        path = SHIPPED_DIR / f"{SHIPPED}.{'tflite' if runtime == 'tflite' else 'keras'}"
+        return open_model(path, runtime, labels, config.input_scaling, config.apply_softmax, name=f"{SHIPPED}-{runtime}")
+    from vidsentry.models import require_model
+
+    runtime = DEFAULT_BUNDLED_RUNTIME if config.runtime == "auto" else config.runtime
+    artefact = "emotion-tflite" if runtime == "tflite" else "emotion-keras"
+    path = require_model(cache_root, artefact, fetch_on_demand)
+    return open_model(path, runtime, labels, config.input_scaling or BUNDLED_SCALING, config.apply_softmax,
+                      name=f"{BUNDLED}-{runtime}")
 
 
 def open_model(path: Path, runtime: Runtime = "auto", labels: tuple[str, ...] | None = None,

@@ -95,10 +95,3 @@ def build_stage(config: Config, emotion: EmotionConfig | None = None) -> Emotion
     log.info("emotion: model %s, labels %s, input %s", model.name, ", ".join(model.labels), model.input_spec)
     return EmotionStage(model, section.min_face_px, section.max_batch)
 
-
-def serve(config: Config) -> None:
-    """Run an emotion worker until SIGTERM/SIGINT: consume `faces`, publish `emotions`."""
-    from schemas.topics import FACES
-    from vidsentry.role import serve_stage
-
-    serve_stage(build_stage(config), config, [FACES], expect=FacesMsg)

@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, NoReturn, Optional
+from typing import Annotated, Optional
 
 import numpy as np
 import typer
 
-from vidsentry.config import ConfigError, ModelsConfig, RedisConfig, load_config
+from vidsentry.cli_context import cli_config, fail
+from vidsentry.config import ModelsConfig, RedisConfig
 from vidsentry.config.face import FaceConfig
-from vidsentry.redact import redact_text
 from workers.face.enrol import Enroller, build_enroller, person_folders
 from workers.face.errors import EnrolmentError, GalleryError, InvalidNameError, UnknownPersonError
 from workers.face.gallery import Gallery, open_gallery, valid_name
@@ -35,19 +35,10 @@ Folder = Annotated[Path, typer.Argument(help="One sub-folder per person, named a
                                         exists=True, file_okay=False)]
 
 
-def fail(message: str, code: int = 2) -> NoReturn:
-    typer.secho(f"error: {redact_text(message)}", err=True, fg=typer.colors.RED)
-    raise typer.Exit(code)
-
-
 def _settings(ctx: typer.Context) -> tuple[FaceConfig, ModelsConfig, RedisConfig]:
     """The face, models and redis sections, from the root command's ``--config``
     (when this app is mounted under ``vidsentry``) or $VIDSENTRY_CONFIG and the environment."""
-    root = ctx.find_root()
-    try:
-        config = load_config(root.params.get("config"))
-    except ConfigError as exc:
-        fail(str(exc))
+    config = cli_config(ctx)
     return config.face, config.models, config.redis
 
 

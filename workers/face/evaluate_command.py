@@ -10,8 +10,8 @@ from typing import Annotated, Optional
 
 import typer
 
+from vidsentry.cli_context import cli_config, fail
 from vidsentry.machine import cpu_name
-from workers.face.commands import fail
 
 
 def evaluate_identity(
@@ -31,7 +31,6 @@ def evaluate_identity(
 ) -> None:
     """Enrol people as `gallery add` does, probe their other photos and strangers' photos as `vidsentry run PHOTOS/`
     does; print TAR, FAR, the wrong-person rate and the pending share with its reasons; write the ROC."""
-    from vidsentry.config import ConfigError, load_config
     from vidsentry.models import ModelMissingError
     from workers.face.enrol import build_enroller
     from workers.face.evaluate import IdentityEvaluation, ProbeSettings, rates, roc
@@ -40,17 +39,14 @@ def evaluate_identity(
     from workers.face.gallery_file import FileGallery
     from workers.face.worker import build_stage
 
-    try:
-        config = load_config(ctx.find_root().params.get("config"))
-    except ConfigError as exc:
-        fail(str(exc))
+    config = cli_config(ctx)
     try:
         trials = pairs_trials(data, images) if data.is_file() else [folder_trial(data, enrol, stranger_every)]
     except (EvaluationDataError, OSError) as exc:
         fail(str(exc))
     face = config.face.model_copy(update={"gallery_refresh_s": 0.0})
     try:
-        stage = build_stage(face, FileGallery(out / "unused-gallery.json"), config.models)
+        stage = build_stage(config, face, FileGallery(out / "unused-gallery.json"))
         enroller = build_enroller(face, config.models)
     except ModelMissingError as exc:
         fail(str(exc), code=1)

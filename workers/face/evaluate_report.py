@@ -8,6 +8,7 @@ import json
 from dataclasses import asdict
 from pathlib import Path
 
+from vidsentry.plots import figure
 from workers.face.evaluate import OUTCOMES, Enrolment, ProbeResult, Rates
 
 REPORT_FILE = "report.json"
@@ -37,13 +38,9 @@ def write_outputs(out: Path, summary: dict, rates: Rates, enrolments: list[Enrol
 
 def plot_roc(points: list[dict], threshold: float, title: str, path: Path) -> None:
     """TAR against FAR as the match threshold is swept; the configured threshold marked."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
     usable = [p for p in points if p["tar"] is not None and p["far"] is not None]
-    figure = Figure(figsize=(6.4, 4.8))
-    FigureCanvasAgg(figure)
-    axes = figure.add_subplot()
+    fig = figure(6.4, 4.8)
+    axes = fig.add_subplot()
     if usable:
         axes.plot([p["far"] for p in usable], [p["tar"] for p in usable], marker=".", label="one good sample")
         for p in usable[::5]:
@@ -58,8 +55,8 @@ def plot_roc(points: list[dict], threshold: float, title: str, path: Path) -> No
     axes.set_ylim(0.0, 1.02)
     axes.set_title(f"Identity ROC: {Path(title).name}", fontsize=9)
     axes.legend(loc="lower right", fontsize=8)
-    figure.tight_layout()
-    figure.savefig(path, dpi=110)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
 
 
 def format_summary(summary: dict, rates: Rates, enrolments: list[Enrolment], points: list[dict]) -> str:

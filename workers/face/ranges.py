@@ -16,7 +16,7 @@ import cv2
 import numpy as np
 
 from workers.face.detector import FaceBoxes, FaceDetector
-from workers.tracking import overlap_of_smaller_matrix
+from workers.tracking import greedy_nms, overlap_of_smaller_matrix
 
 NEAR_FACE_FRACTION = 0.3
 """A face whose box is at least this fraction of the image's shorter side is "near": the
@@ -81,7 +81,10 @@ def merge_ranges(far: FaceBoxes, near: FaceBoxes, short_side: int) -> FaceBoxes:
         score = max(float(far.scores[i]), float(near.scores[j]))
         rows.append((near, j, score) if near_sizes[j] >= NEAR_FACE_FRACTION else (far, i, score))
     alone = ~claimed & (near_sizes >= SMALLEST_NEAR_FRACTION) & (near.scores >= NEAR_ONLY_MIN_SCORE)
-    for j in _nms(near, np.flatnonzero(alone)):
+    candidates = np.flatnonzero(alone)
+    # suppressed from SAME_FACE_OVERLAP on (>=): greedy_nms drops above its limit (>)
+    for j in candidates[greedy_nms(near.boxes[candidates], near.scores[candidates],
+                                   float(np.nextafter(SAME_FACE_OVERLAP, 0.0)), overlap_of_smaller_matrix)]:
         rows.append((near, j, float(near.scores[j])))
     if not rows:
         points = max(far.landmarks.shape[1], near.landmarks.shape[1])
@@ -89,12 +92,3 @@ def merge_ranges(far: FaceBoxes, near: FaceBoxes, short_side: int) -> FaceBoxes:
     return FaceBoxes(np.stack([source.boxes[i] for source, i, _ in rows]).astype(np.float32),
                      np.asarray([score for _, _, score in rows], np.float32),
                      np.stack([source.landmarks[i] for source, i, _ in rows]).astype(np.float32))
-
-
-def _nms(found: FaceBoxes, candidates: np.ndarray) -> list[int]:
-    """The most confident of each group of overlapping candidates."""
-    kept: list[int] = []
-    for j in sorted(candidates.tolist(), key=lambda k: -float(found.scores[k])):
-        if not kept or overlap_of_smaller_matrix(found.boxes[[j]], found.boxes[kept]).max() < SAME_FACE_OVERLAP:
-            kept.append(j)
-    return kept

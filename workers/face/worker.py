@@ -27,7 +27,7 @@ import numpy as np
 
 from schemas import Face, FaceQuality, FacesMsg, FrameMsg, Identity
 from vidsentry.config.face import FaceConfig
-from vidsentry.config.models import Config, ModelsConfig
+from vidsentry.config.models import Config
 from workers.face.align import aligned_crop, encode_crop
 from workers.face.detector import FaceBoxes, FaceDetector, make_detector
 from workers.face.embedder import FaceEmbedder, load_embedder
@@ -47,11 +47,9 @@ from workers.face.metrics import (
 from workers.face.quality import SampleQuality, assess
 from workers.face.tracker import FaceTracker, Track
 from workers.frames import decode_frame
+from workers.per_camera import PerCameraStage
 
 log = logging.getLogger(__name__)
-
-_REMEMBERED_OUTPUTS = 64
-
 
 @dataclass
 class CameraState:
@@ -59,9 +57,7 @@ class CameraState:
     identities: dict[str, TrackIdentity] = field(default_factory=dict)
     frames: int = 0
     outputs: OrderedDict[str, FacesMsg] = field(default_factory=OrderedDict)
-    """The last outputs by frame id: when the runtime retries a failed batch one message at
-    a time, frames this worker already tracked get the same answer instead of being
-    tracked twice."""
+    """The last outputs by frame id (``PerCameraStage.answer_once``)."""
 
 
 @dataclass
@@ -82,8 +78,9 @@ class _Seen:
     quality: SampleQuality
 
 
-class FaceStage:
+class FaceStage(PerCameraStage[CameraState, FacesMsg]):
     name = "face"
+    camera_gauge = TRACKS_ACTIVE
 
     def __init__(self, config: FaceConfig, gallery: Gallery, detector: FaceDetector, embedder: FaceEmbedder,
                  photo_detector: FaceDetector | None = None) -> None:
@@ -93,7 +90,7 @@ class FaceStage:
         self.photo_detector = photo_detector or detector
         """Finds the faces of still photos (with ``detect_photo`` when it has one), as enrolment does."""
         self.embedder = embedder
-        self.cameras: dict[str, CameraState] = {}
+        super().__init__()
         self.index = GalleryIndex([])
         self._gallery_version: str | None = None
         self._next_gallery_check = 0.0
@@ -104,15 +101,6 @@ class FaceStage:
         self.refresh_gallery()
         budget = _Budget(self.config.max_embeddings_per_batch)
         return [self._process_frame(frame, rgb, budget) for frame, rgb in zip(batch, images)]
-
-    def revoke(self, partitions: list[tuple[str, int]]) -> None:
-        """Drop every camera's tracks: which cameras the moved partitions held is unknown here."""
-        for camera in self.cameras:
-            try:
-                TRACKS_ACTIVE.remove(camera)
-            except KeyError:
-                pass
-        self.cameras.clear()
 
     def refresh_gallery(self, force: bool = False) -> None:
         """Reload the gallery when it changed; an outage keeps the last snapshot. Until a
@@ -141,16 +129,11 @@ class FaceStage:
                     self._decide(camera, identity)
 
     def _process_frame(self, frame: FrameMsg, rgb: np.ndarray, budget: _Budget) -> FacesMsg:
-        state = self._camera(frame.camera)
-        remembered = state.outputs.get(frame.id)
-        if remembered is not None:
-            return remembered
-        faces = self._still(frame, rgb, budget) if frame.still else self._video(frame, rgb, state, budget)
-        output = FacesMsg(frame.camera, frame.seq, frame.ts_capture, rgb.shape[1], rgb.shape[0], faces)
-        state.outputs[frame.id] = output
-        if len(state.outputs) > _REMEMBERED_OUTPUTS:
-            state.outputs.popitem(last=False)
-        return output
+        def answer(state: CameraState) -> FacesMsg:
+            faces = self._still(frame, rgb, budget) if frame.still else self._video(frame, rgb, state, budget)
+            return FacesMsg(frame.camera, frame.seq, frame.ts_capture, rgb.shape[1], rgb.shape[0], faces, still=frame.still)
+
+        return self.answer_once(frame, answer)
 
     def _video(self, frame: FrameMsg, rgb: np.ndarray, state: CameraState, budget: _Budget) -> list[Face]:
         state.frames += 1
@@ -239,6 +222,9 @@ class FaceStage:
             IDENTITY_MATCHES.labels(camera).inc()
         elif after.status == "unknown":
             IDENTITY_UNKNOWNS.labels(camera).inc()
+        log.info("camera %s: face track %s is %s%s", camera, identity.track_id, after.status,
+                 f" ({after.person_id})" if after.person_id else "",
+                 extra={"camera": camera, "track_id": identity.track_id, "person_id": after.person_id})
 
     def _face(self, found: FaceBoxes, s: _Seen, width: int, height: int) -> Face:
         x1, y1, x2, y2 = (float(v) for v in found.boxes[s.index])
@@ -262,33 +248,24 @@ class FaceStage:
             parts.append(f"this view: {quality.problem}" if parts else str(quality.problem))
         return "; ".join(parts) or "waiting for a sample"
 
-    def _camera(self, camera: str) -> CameraState:
-        state = self.cameras.get(camera)
-        if state is None:
-            c = self.config
-            tracker = FaceTracker(camera, c.track_min_hits, c.track_max_misses, c.track_min_iou, c.track_max_shift)
-            state = CameraState(tracker)
-            self.cameras[camera] = state
-        return state
+    def new_camera(self, camera: str) -> CameraState:
+        c = self.config
+        return CameraState(FaceTracker(camera, c.track_min_hits, c.track_max_misses, c.track_min_iou, c.track_max_shift))
 
 
-def build_stage(config: FaceConfig, gallery: Gallery, models: ModelsConfig | None = None) -> FaceStage:
-    """The face stage with its detector and embedder loaded from the verified model cache."""
+def build_stage(config: Config, face: FaceConfig | None = None, gallery: Gallery | None = None) -> FaceStage:
+    """The face stage with its detector and embedder loaded from the verified model cache.
+
+    ``face`` replaces ``config.face``; ``gallery`` replaces the one the section and
+    ``redis.url`` choose."""
     from workers.face.enrol import ENROLMENT_DETECTOR
-
-    models = models or ModelsConfig()
-    detector = make_detector(config.detector, config.min_detection_score, models.cache_dir, models.fetch_on_demand)
-    photo_detector = detector if config.detector == ENROLMENT_DETECTOR else make_detector(
-        ENROLMENT_DETECTOR, config.min_detection_score, models.cache_dir, models.fetch_on_demand)
-    embedder = load_embedder(models.cache_dir, models.fetch_on_demand)
-    return FaceStage(config, gallery, detector, embedder, photo_detector)
-
-
-def serve(config: Config) -> None:
-    """Run a face worker as a process; the ``face`` section and ``redis.url`` choose the gallery."""
-    from schemas.topics import FRAMES
-    from vidsentry.role import serve_stage
     from workers.face.gallery import open_gallery
 
-    gallery = open_gallery(config.face, config.redis)
-    serve_stage(build_stage(config.face, gallery, config.models), config, [FRAMES], expect=FrameMsg)
+    section, models = face or config.face, config.models
+    if gallery is None:
+        gallery = open_gallery(section, config.redis)
+    detector = make_detector(section.detector, section.min_detection_score, models.cache_dir, models.fetch_on_demand)
+    photo_detector = detector if section.detector == ENROLMENT_DETECTOR else make_detector(
+        ENROLMENT_DETECTOR, section.min_detection_score, models.cache_dir, models.fetch_on_demand)
+    embedder = load_embedder(models.cache_dir, models.fetch_on_demand)
+    return FaceStage(section, gallery, detector, embedder, photo_detector)

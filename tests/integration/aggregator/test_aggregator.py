@@ -13,6 +13,7 @@ from aggregator.aggregator import AggregatorStage
 from aggregator.alerts import RedisAlertSink
 from aggregator.redis_store import RedisStore
 from aggregator.rules import RuleSet, load_rules
+from tests.scenario import DEFAULT_RULE_SCENARIOS as SCENARIOS
 from tests.scenario import T0, Scene, body, emotion, face
 from vidsentry.config.aggregator import AggregatorConfig
 from vidsentry.config.cameras import Zone
@@ -105,23 +106,6 @@ def test_a_known_person_is_linked_across_cameras(client, prefix):
     feed(stage, lobby.messages + yard.messages)
     assert set(stage.persons) == {"p-ann"}
     assert stage.persons["p-ann"].cameras == ["lobby", "yard"]
-
-
-SCENARIOS = {
-    "fight": (dict(bodies=[body("b1", "fighting"), body("b2", "fighting", box=(380, 90, 460, 400))], faces=None), 3,
-              dict(bodies=[body("b1", "fighting")], faces=None), 0.6),
-    "fall": (dict(bodies=[body("b1", "falling")], faces=None), 1, dict(bodies=[body("b1", "walking")], faces=None), 5),
-    "person-down": (dict(bodies=[body("b1", "lying")], faces=None), 12, dict(bodies=[body("b1", "lying")], faces=None), 6),
-    "unknown-loitering": (dict(faces=[face("f1")], bodies=None), 62, dict(faces=[face("f1", "known", "Bob")], bodies=None), 62),
-    "sustained-anger": (dict(faces=[face("f1")], bodies=None, emotions=[emotion("f1", "angry", 0.8)]), 8,
-                        dict(faces=[face("f1")], bodies=None, emotions=[emotion("f1", "angry", 0.3)]), 8),
-    "sustained-fear": (dict(faces=[face("f1")], bodies=None, emotions=[emotion("f1", "fear", 0.8)]), 8,
-                       dict(faces=[face("f1")], bodies=None, emotions=[emotion("f1", "happy", 0.8)]), 8),
-    "angry-crowd": (dict(faces=[face(f"f{i}", box=(100 * i, 50, 100 * i + 40, 100)) for i in range(4)], bodies=None,
-                         emotions=[emotion(f"f{i}", "angry" if i % 2 else "fear", 0.9) for i in range(4)]), 14,
-                    dict(faces=[face(f"f{i}", box=(100 * i, 50, 100 * i + 40, 100)) for i in range(4)], bodies=None,
-                         emotions=[emotion(f"f{i}", "angry" if i == 0 else "happy", 0.9) for i in range(4)]), 14),
-}
 
 
 @pytest.mark.parametrize("rule", list(SCENARIOS))

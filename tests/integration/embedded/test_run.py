@@ -109,7 +109,7 @@ def test_run_on_a_real_video_writes_consistent_outputs(samples, tmp_path):
     (camera,) = found["summary"]["cameras"].values()
     assert camera["published"] == 60 and camera["dropped"] == 0
     assert found["summary"]["cpu_s"] > 0 and found["summary"]["peak_rss_mb"] > 100, "models are loaded"
-    assert found["summary"]["frames_without_pose"] == {"rate": 40, "stale": 0}, "15 fps analysed, pose at 5/s"
+    assert found["summary"]["frames_without_pose"] == {"rate": 40, "stale": 0, "no_motion": 0}, "15 fps analysed, pose at 5/s"
     raised = next(a for a in found["alerts"] if a["status"] == "raised")
     assert raised["emitted"] > 0
     assert "Emotions over time" in found["text"]

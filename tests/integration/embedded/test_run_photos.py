@@ -72,10 +72,14 @@ def test_photos_are_named_one_by_one_and_the_report_has_a_row_per_photo(folders,
     states = [e["state"] for e in found["events"]]
     assert any(s.get("name") == "Barack Obama" and s.get("identity") == "known" for s in states)
     assert any(s.get("identity") == "unknown" for s in states), "the stranger"
+    obama = [s for s in states if s.get("name") == "Barack Obama"][-1]
+    assert obama["face_tracks"] and obama["body_tracks"], "his face and his body in a photo are one record"
+    assert any(m.startswith("photos:body:") for m in obama["merged"]), "the body's record was folded into his"
 
     parser = Tables()
     parser.feed((out / "report.html").read_text())
-    photo_table = next(t for t in parser.tables if t[0] == ["photo", "camera", "faces found", "names", "emotion"])
+    photo_table = next(t for t in parser.tables
+                       if t[0] == ["photo", "camera", "faces found", "names", "emotion", "postures"])
     rows = {row[0]: row for row in photo_table[1:]}
     assert sorted(rows) == ["a-obama2.jpg", "b-biden.gif", "c-close-up.jpg", "d-blurred.jpg", "e-group.jpg"]
     assert rows["a-obama2.jpg"][2:4] == ["1", "Barack Obama"], "named in another photo than the enrolled one"
@@ -84,3 +88,4 @@ def test_photos_are_named_one_by_one_and_the_report_has_a_row_per_photo(folders,
     assert rows["d-blurred.jpg"][2] == "1" and rows["d-blurred.jpg"][3].startswith("pending (face is blurred")
     assert rows["e-group.jpg"][2] == "3" and rows["e-group.jpg"][3] == "unknown, unknown, unknown"
     assert rows["a-obama2.jpg"][4] in EMOTION_LABELS, "emotion from that photo"
+    assert "sitting" in rows["e-group.jpg"][5] and "standing" not in rows["e-group.jpg"][5], "people on a sofa"

@@ -62,7 +62,7 @@ def test_bad_environment_value_names_the_variable():
 def test_broken_yaml_names_the_line(tmp_path):
     path = tmp_path / "c.yaml"
     path.write_text("bus:\n  kind: memory\n  kafka: [unclosed\n")
-    with pytest.raises(ConfigError, match=r"line \d+: not valid YAML"):
+    with pytest.raises(ConfigError, match=r"c\.yaml:4: not valid YAML"):  # file:line, as the rules and cameras files
         load_config(path, {})
 
 
@@ -92,3 +92,27 @@ def test_cli_reports_config_errors_in_one_line(tmp_path):
     assert result.exit_code == 2
     assert "metrics.port" in result.output
     assert "Traceback" not in result.output
+
+
+def test_the_config_cameras_and_rules_files_share_one_error_format(tmp_path):
+    """file:line: key: message, the line being where the bad key is written."""
+    from aggregator.rules import RulesError, load_rules
+    from vidsentry.config.cameras import load_cameras
+
+    config = tmp_path / "config.yaml"
+    config.write_text("bus:\n  kafka:\n    partitions: 0\n")
+    cameras = tmp_path / "cameras.yaml"
+    cameras.write_text("cameras:\n  - id: a\n    source: x.mp4\n    fps: 0\n")
+    rules = tmp_path / "rules.yaml"
+    rules.write_text("rules:\n  - name: a\n    severity: apocalyptic\n    when: {action: lying}\n")
+    with pytest.raises(ConfigError, match=rf"bus\.kafka\.partitions: .* \(from {config}:3\)"):
+        load_config(config, {})
+    with pytest.raises(ConfigError, match=rf"{cameras}:4: cameras\.0\.fps: "):
+        load_cameras(cameras)
+    with pytest.raises(RulesError, match=rf"{rules}:3: rules\.0\.severity \(rule a\): "):
+        load_rules(rules)
+    for path, load, error in [(config, lambda p: load_config(p, {}), ConfigError), (cameras, load_cameras, ConfigError),
+                              (rules, load_rules, RulesError)]:
+        path.write_text("a: [unclosed\n")
+        with pytest.raises(error, match=rf"^{path}:2: not valid YAML: "):
+            load(path)

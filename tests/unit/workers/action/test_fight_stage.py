@@ -14,6 +14,7 @@ import pytest
 from tests.conftest import CACHE_ROOT
 from tests.unit.workers.action.conftest import frame_messages
 from tests.unit.workers.action.motion_clips import BRAWL_BOX, brawl
+from vidsentry.config import Config
 from vidsentry.config.action import ActionConfig
 from vidsentry.samples import sample_cache
 from workers.action.classifier import make_classifier
@@ -133,12 +134,12 @@ def test_the_stage_is_built_with_the_shipped_fight_model_unless_told_otherwise(t
     from workers.action.fight_model import SHIPPED_MODEL
     from workers.action.worker import build_stage
 
-    stage = build_stage(ActionConfig(), CACHE_ROOT)
+    stage = build_stage(Config(models={"cache_dir": CACHE_ROOT}), ActionConfig())
     assert stage.fight is not None and stage.fight.threshold == ActionConfig().fight.threshold == STRICT
-    stage = build_stage(ActionConfig.model_validate({"fight": {"threshold": None}}), CACHE_ROOT)
+    stage = build_stage(Config(models={"cache_dir": CACHE_ROOT}), ActionConfig.model_validate({"fight": {"threshold": None}}))
     assert stage.fight.threshold == FightModel.load(SHIPPED_MODEL).threshold
-    stage = build_stage(ActionConfig.model_validate({"fight": {"threshold": 0.9}}), CACHE_ROOT)
+    stage = build_stage(Config(models={"cache_dir": CACHE_ROOT}), ActionConfig.model_validate({"fight": {"threshold": 0.9}}))
     assert stage.fight.threshold == 0.9
-    assert build_stage(ActionConfig.model_validate({"fight": {"enabled": False}}), CACHE_ROOT).fight is None
+    assert build_stage(Config(models={"cache_dir": CACHE_ROOT}), ActionConfig.model_validate({"fight": {"enabled": False}})).fight is None
     with pytest.raises(ActionModelError, match="no such fight model"):
-        build_stage(ActionConfig.model_validate({"fight": {"model_path": str(tmp_path / "none.json")}}), CACHE_ROOT)
+        build_stage(Config(models={"cache_dir": CACHE_ROOT}), ActionConfig.model_validate({"fight": {"model_path": str(tmp_path / "none.json")}}))

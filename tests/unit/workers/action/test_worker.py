@@ -16,7 +16,7 @@ from tests.conftest import CACHE_ROOT
 from tests.helpers import drain
 from tests.unit.workers.action.conftest import frame_messages, read_frames
 from vidsentry.bus.memory import InMemoryBus
-from vidsentry.config import RuntimeConfig
+from vidsentry.config import Config, RuntimeConfig
 from vidsentry.config.action import ActionConfig
 from vidsentry.runtime import StageRunner
 from workers.action.classifier import make_classifier
@@ -167,10 +167,10 @@ def test_metrics_are_labelled_by_camera_and_model_never_by_track(frames, movenet
 
 
 def test_build_stage_loads_the_configured_models(tmp_path):
-    stage = build_stage(ActionConfig.model_validate({"pose": {"input_long_side": 512}}), CACHE_ROOT)
+    stage = build_stage(Config(models={"cache_dir": CACHE_ROOT}), ActionConfig.model_validate({"pose": {"input_long_side": 512}}))
     assert stage.estimator.name == "movenet-multipose" and stage.estimator.input_long_side == 512
     assert stage.classifier.name == "rules"
     from workers.action.errors import ActionModelError
 
     with pytest.raises(ActionModelError, match="label map"):
-        build_stage(ActionConfig(model_path=tmp_path / "nothing.keras"), CACHE_ROOT)
+        build_stage(Config(models={"cache_dir": CACHE_ROOT}), ActionConfig(model_path=tmp_path / "nothing.keras"))

@@ -16,6 +16,7 @@ from vidsentry.config.example import example_yaml
 def test_defaults():
     config = EmotionConfig()
     assert (config.model_path, config.runtime, config.labels, config.input_scaling) == (None, "auto", None, None)
+    assert (config.model, config.flip) == ("vgg48+mini-xception", True)
     assert config.min_face_px == 24 and config.max_batch == 64
     assert all(field.description for field in EmotionConfig.model_fields.values())
 

@@ -71,8 +71,8 @@ def test_an_empty_batch_and_a_wrong_shape(tflite_model):
         tflite_model.predict(np.zeros((2, 48, 48, 1), np.uint8))
 
 
-def test_the_default_config_loads_the_bundled_tflite_model():
-    model = load_emotion_model(EmotionConfig(), CACHE_ROOT)
+def test_the_old_default_still_loads_the_bundled_tflite_model():
+    model = load_emotion_model(EmotionConfig(model="mini-xception", flip=False), CACHE_ROOT)
     assert model.name == "mini-xception-tflite"
     assert model.labels == EMOTION_LABELS
     assert model.input_spec == InputSpec(64, 64, 1, "minus_one_to_one")
@@ -114,16 +114,19 @@ def test_a_users_keras_savedmodel_and_tflite_files_with_their_own_labels(tmp_pat
 
     rgb = np.random.default_rng(0).integers(0, 256, (5, 16, 16, 3), dtype=np.uint8)
     expected = tf.nn.softmax(net(rgb.astype(np.float32) / 255.0)).numpy()
-    for config in [EmotionConfig(model_path=keras_path, apply_softmax=True),
-                   EmotionConfig(model_path=keras_path, runtime="keras", apply_softmax=True),
+    for config in [EmotionConfig(model_path=keras_path, apply_softmax=True, flip=False),
+                   EmotionConfig(model_path=keras_path, runtime="keras", apply_softmax=True, flip=False),
                    EmotionConfig(model_path=saved, labels=["calm", "tense", "asleep"], input_scaling="zero_to_one",
-                                 apply_softmax=True),
+                                 apply_softmax=True, flip=False),
                    EmotionConfig(model_path=tflite_path, labels=["calm", "tense", "asleep"],
-                                 input_scaling="zero_to_one", apply_softmax=True)]:
+                                 input_scaling="zero_to_one", apply_softmax=True, flip=False)]:
         model = load_emotion_model(config, CACHE_ROOT)
         assert model.labels == ("calm", "tense", "asleep"), config
         assert model.input_spec == InputSpec(16, 16, 3, "zero_to_one"), config
         np.testing.assert_allclose(model.predict(rgb), expected, atol=1e-4, err_msg=str(config))
+    flipped = load_emotion_model(EmotionConfig(model_path=keras_path, apply_softmax=True), CACHE_ROOT)
+    mirrored = tf.nn.softmax(net(rgb[:, :, ::-1].astype(np.float32) / 255.0)).numpy()
+    np.testing.assert_allclose(flipped.predict(rgb), (expected + mirrored) / 2, atol=1e-4)
 
 
 def test_misconfigured_models_are_refused_with_the_reason(tmp_path, bundled_paths):

@@ -117,14 +117,45 @@ def test_fine_tune_the_bundled_model_on_a_fer2013_csv_and_run_it_in_the_worker(t
 
     stage = build_stage(Config(), EmotionConfig(model_path=out / "emotion_model.keras"))
     (emotions,) = stage.process([faces_msg([cv2.imencode(".png", face)[1].tobytes() for face in faces])])
-    assert stage.model.name == "emotion_model-tf-function"
+    assert stage.model.name == "emotion_model-tf-function+flip"
     assert len(emotions.faces) == 3 and emotions.labels == list(EMOTION_LABELS)
 
 
 def test_the_bundled_model_evaluates_by_name(tmp_path):
     data = write_pattern_csv(tmp_path / "fer.csv", {"PrivateTest": 2})
     result = invoke(app, ["evaluate", "emotion", data, "bundled", "--out", tmp_path / "eval", "--cache-dir", CACHE_ROOT])
-    assert "model mini-xception-tflite" in result.output and "6 images" in result.output
+    assert "model mini-xception-tflite+flip" in result.output and "6 images" in result.output
+    result = invoke(app, ["evaluate", "emotion", data, "mini-xception", "--no-flip", "--out", tmp_path / "eval",
+                          "--cache-dir", CACHE_ROOT])
+    assert "model mini-xception-tflite on" in result.output
+
+
+def test_a_vgg_trained_in_bfloat16_with_a_cosine_schedule_is_saved_in_float32(patterns, tmp_path):
+    out = tmp_path / "vgg"
+    invoke(app, ["train", "emotion", patterns, "--out", out, "--base", "vgg", "--input-size", 32, "--epochs", 3,
+                 "--batch-size", 8, "--schedule", "cosine", "--label-smoothing", 0.1, "--bfloat16",
+                 "--val-fraction", 0.2, "--cache-dir", CACHE_ROOT])
+    history = json.loads((out / "history.json").read_text())
+    assert history["epochs_run"] == 3, "a cosine schedule runs every epoch (no early stop)"
+    assert history["options"]["bfloat16"] is True and history["options"]["label_smoothing"] == 0.1
+    import keras
+
+    saved = keras.models.load_model(out / "emotion_model.keras", compile=False)
+    assert {w.dtype for w in saved.weights} == {"float32"}
+    assert {layer.dtype_policy.name for layer in saved.layers} == {"float32"}, "the worker runs it in float32"
+    assert keras.mixed_precision.global_policy().name == "float32", "training leaves the global policy as it was"
+    model = open_model(out / "emotion_model.keras")
+    assert model.labels == ("checker", "horizontal", "vertical")
+    rng = np.random.default_rng(7)
+    faces = np.stack([draw_pattern(kind, rng, 32) for kind in ("horizontal", "vertical", "checker")])
+    assert np.allclose(model.predict(faces).sum(axis=1), 1.0)
+
+
+@pytest.mark.parametrize(("done", "factor"), [(0.0, 1.0), (0.5, 0.505), (1.0, 0.01), (2.0, 0.01), (-1.0, 1.0)])
+def test_the_cosine_schedule_over_a_time_box(done, factor):
+    from workers.emotion.train import cosine_factor
+
+    assert cosine_factor(done) == pytest.approx(factor)
 
 
 @pytest.mark.parametrize(("args", "message"), [

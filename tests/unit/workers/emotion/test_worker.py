@@ -124,7 +124,7 @@ def test_other_messages_are_refused(tflite_model):
 def test_build_stage_takes_the_emotion_section():
     stage = build_stage(Config(), EmotionConfig(min_face_px=40, max_batch=8))
     assert (stage.name, stage.min_face_px, stage.max_batch) == ("emotion", 40, 8)
-    assert stage.model.name == "mini-xception-tflite"
+    assert stage.model.name == "vgg48-tflite+mini-xception-tflite+flip"
 
 
 def test_the_stage_runs_on_the_in_memory_bus(tflite_model, carphone_jpegs):

@@ -13,10 +13,9 @@ BUILD = """
 import sys
 from tests.conftest import CACHE_ROOT
 from vidsentry.config import Config
-from workers.face.gallery import open_gallery
 from workers.face.worker import build_stage
 config = Config.model_validate({"models": {"cache_dir": str(CACHE_ROOT)}})
-stage = build_stage(config.face, open_gallery(config.face, None), config.models)
+stage = build_stage(config)
 assert stage.detector is not None
 print("tensorflow" in sys.modules)
 """
