@@ -15,6 +15,7 @@ import time
 import numpy as np
 
 from aggregator.alerts import AlertSink
+from aggregator.config import AggregatorConfig
 from aggregator.fusion import CameraTracks, Fusion, FusionSettings, body_person_id, face_person_id, in_head_region, is_region
 from aggregator.incidents import Alert, CameraView, IncidentTracker
 from aggregator.metrics import ALERT_LATENCY, ALERTS, DUPLICATES, FUSED_UPDATES, LINKS, PERSONS_ACTIVE
@@ -23,7 +24,6 @@ from aggregator.state import PersonState, StateStore
 from aggregator.zones import zones_containing
 from schemas import EMOTION_LABELS, ActionsMsg, EmotionsMsg, EventMsg, Face, FacesMsg, Message, PersonAction
 from schemas.person_id import PersonId
-from vidsentry.config.aggregator import AggregatorConfig
 from vidsentry.config.cameras import Zone
 from vidsentry.privacy import blur_jpeg, blurs
 from vidsentry.smoothing import ema_update

@@ -145,7 +145,7 @@ def stage_costs(video: Path, start: int = 60, count: int = 60) -> tuple[float, f
     from prometheus_client import REGISTRY
 
     from schemas import FrameMsg
-    from vidsentry.config.action import ActionConfig
+    from workers.action.config import ActionConfig
     from workers.action.worker import build_stage
 
     stage = build_stage(Config(models={"cache_dir": CACHE}), ActionConfig())
@@ -174,7 +174,7 @@ def whole_video_labels(video: Path) -> tuple[int, int, Counter, int]:
     from itertools import combinations
 
     from schemas import FrameMsg
-    from vidsentry.config.action import ActionConfig
+    from workers.action.config import ActionConfig
     from workers.action.interaction import pair_motion
     from workers.action.worker import build_stage
 
@@ -212,7 +212,7 @@ def main() -> None:
                         help="only run the stage over every frame and count the labels it gives")
     args = parser.parse_args()
     if args.whole_video:
-        from vidsentry.config.action import RulesConfig
+        from workers.action.config import RulesConfig
 
         video = sample_cache(CACHE).require(STREET_SAMPLE)
         frames, tracks, labels, most_fast = whole_video_labels(video)

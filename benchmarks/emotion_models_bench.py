@@ -25,8 +25,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from benchmarks.emotion_bench import carphone_faces  # noqa: E402
 from schemas import FaceQuality  # noqa: E402
 from vidsentry.config.cache import DEFAULT_CACHE_DIR  # noqa: E402
-from vidsentry.config.emotion import EmotionConfig  # noqa: E402
 from vidsentry.machine import cpu_summary  # noqa: E402
+from workers.emotion.config import EmotionConfig  # noqa: E402
 from workers.emotion.crops import FaceCrop  # noqa: E402
 from workers.emotion.loader import load_emotion_model  # noqa: E402
 from workers.emotion.worker import EmotionStage  # noqa: E402

@@ -33,11 +33,11 @@ from schemas import FacesMsg  # noqa: E402
 from vidsentry.config import Config  # noqa: E402
 from vidsentry.config.cache import DEFAULT_CACHE_DIR  # noqa: E402
 from vidsentry.config.cameras import CameraConfig  # noqa: E402
-from vidsentry.config.emotion import BuiltinModel, EmotionConfig  # noqa: E402
-from vidsentry.config.face import FaceConfig  # noqa: E402
 from vidsentry.config.models import ModelsConfig  # noqa: E402
 from vidsentry.machine import cpu_summary  # noqa: E402
 from vidsentry.samples import SAMPLES, sample_cache  # noqa: E402
+from workers.emotion.config import BuiltinModel, EmotionConfig  # noqa: E402
+from workers.face.config import FaceConfig  # noqa: E402
 
 VIDEOS = ("carphone", "bikes", "vtest")
 

@@ -24,8 +24,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from schemas import FrameMsg  # noqa: E402
 from vidsentry.config.cache import cache_root  # noqa: E402
-from vidsentry.config.face import FaceConfig  # noqa: E402
 from vidsentry.samples import sample_cache  # noqa: E402
+from workers.face.config import FaceConfig  # noqa: E402
 from workers.face.detector import HaarFaceDetector, MediaPipeFaceDetector  # noqa: E402
 from workers.face.embedder import load_embedder  # noqa: E402
 from workers.face.gallery_file import FileGallery  # noqa: E402

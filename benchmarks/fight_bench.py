@@ -19,11 +19,11 @@ import time
 
 import numpy as np
 
-from vidsentry.config.action import ActionConfig
 from vidsentry.config.cache import cache_root
 from vidsentry.samples import sample_cache
 from workers.action.classifier import make_classifier
 from workers.action.clip_replay import camera_for, clip_frames
+from workers.action.config import ActionConfig
 from workers.action.fight import FightDetector
 from workers.action.motion import MotionHistory
 from workers.action.pose_factory import make_pose_estimator

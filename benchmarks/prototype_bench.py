@@ -40,11 +40,11 @@ from producers.encoder import encode_jpeg, shrink  # noqa: E402
 from schemas import FrameMsg  # noqa: E402
 from vidsentry.config import Config  # noqa: E402
 from vidsentry.config.cache import cache_root  # noqa: E402
-from vidsentry.config.face import FaceConfig  # noqa: E402
 from vidsentry.config.models import ModelsConfig  # noqa: E402
 from vidsentry.machine import cpu_name  # noqa: E402
 from vidsentry.models import require_model  # noqa: E402
 from vidsentry.samples import sample_cache  # noqa: E402
+from workers.face.config import FaceConfig  # noqa: E402
 from workers.face.embedder import load_embedder  # noqa: E402
 
 CACHE = cache_root()

@@ -19,12 +19,12 @@ from pathlib import Path
 
 import numpy as np
 
-from vidsentry.config.face import FaceConfig
 from vidsentry.config.models import ModelsConfig
 from vidsentry.console.clusters import cluster_online, score_clusters
 from vidsentry.console.unknowns import crop_embedding
 from vidsentry.machine import cpu_summary
 from workers.face.align import aligned_crop
+from workers.face.config import FaceConfig
 from workers.face.enrol import build_enroller, person_folders
 from workers.face.photos import read_photo
 

@@ -18,9 +18,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from vidsentry.config.action import ActionConfig
 from vidsentry.config.cache import cache_root
 from workers.action.assets import require_movenet
+from workers.action.config import ActionConfig
 from workers.action.movenet import MoveNetMultiPose
 from workers.action.posture import EDGE, judge_posture
 from workers.action.skeleton import KNEES

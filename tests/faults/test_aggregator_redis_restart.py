@@ -12,6 +12,7 @@ import redis
 
 from aggregator.aggregator import AggregatorStage
 from aggregator.alerts import RedisAlertSink, WebhookSink
+from aggregator.config import AggregatorConfig
 from aggregator.redis_store import RedisStore
 from aggregator.rules import load_rules
 from schemas import encode
@@ -20,7 +21,6 @@ from tests.helpers import wait_until
 from tests.scenario import Scene, body
 from vidsentry.bus.memory import InMemoryBus
 from vidsentry.config import RuntimeConfig
-from vidsentry.config.aggregator import AggregatorConfig
 from vidsentry.devservices import LocalRedis
 from vidsentry.runtime import StageRunner
 

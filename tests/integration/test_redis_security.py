@@ -14,9 +14,9 @@ from aggregator.role import build_aggregator
 from tests.conftest import REDIS_PASSWORD, REDIS_USER, REDIS_USER_PASSWORD
 from tests.scenario import Scene, body, face
 from vidsentry.config import Config, RedisConfig, load_config
-from vidsentry.config.face import FaceConfig
 from vidsentry.devservices import LocalRedis
 from vidsentry.redis_client import RedisAccessError, check_redis_access, redis_client, redis_location
+from workers.face.config import FaceConfig
 from workers.face.errors import GalleryError
 from workers.face.gallery import open_gallery
 

@@ -1,5 +1,8 @@
 """The configuration tree: one validated model per concern, every field with a default,
-a description and bounds (STYLE.md §2). ``vidsentry config example`` prints it as YAML."""
+a description and bounds (STYLE.md §2). ``vidsentry config example`` prints it as YAML.
+
+A stage's section lives with its stage (``workers/face/config.py``...): the one stage module the
+platform imports, plain pydantic (docs/ARCHITECTURE.md, "Layers")."""
 
 from __future__ import annotations
 
@@ -8,15 +11,15 @@ from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 
-from vidsentry.config.action import ActionConfig
-from vidsentry.config.aggregator import AggregatorConfig
+from aggregator.config import AggregatorConfig
 from vidsentry.config.cache import DEFAULT_CACHE_DIR
 from vidsentry.config.console import ConsoleConfig
-from vidsentry.config.emotion import EmotionConfig
-from vidsentry.config.face import FaceConfig
 from vidsentry.config.secrets import ExistingFile, SecretSection
 from vidsentry.config.section import Section
 from vidsentry.config.topics import TopicRetention
+from workers.action.config import ActionConfig
+from workers.emotion.config import EmotionConfig
+from workers.face.config import FaceConfig
 
 
 class KafkaConfig(SecretSection):

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
-from vidsentry.config.action import ActionConfig
+from workers.action.config import ActionConfig
 from workers.action.keypoints import TrackHistory
 
 UNKNOWN = "unknown"

@@ -34,7 +34,7 @@ FpsOpt = Annotated[Optional[float], typer.Option(min=1.0, max=60.0, help="Frames
 def _pose_config(pose: str):
     from pydantic import ValidationError
 
-    from vidsentry.config.action import PoseConfig
+    from workers.action.config import PoseConfig
 
     try:
         return PoseConfig(model=pose)

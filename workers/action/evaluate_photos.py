@@ -20,9 +20,9 @@ import numpy as np
 from producers.encoder import encode_jpeg, shrink
 from producers.images import decode_image
 from schemas import FrameMsg
-from vidsentry.config.action import ActionConfig
 from vidsentry.config.cameras import CameraConfig
 from workers.action.classifier import UNKNOWN
+from workers.action.config import ActionConfig
 from workers.action.errors import DatasetError
 from workers.action.pose import PoseEstimator
 from workers.action.report import ClassificationReport, classification_report, format_report

@@ -22,7 +22,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from vidsentry.config.action import PoseConfig, TrackerConfig
+from workers.action.config import PoseConfig, TrackerConfig
 from workers.action.dataset import Clip
 from workers.action.errors import DatasetError
 from workers.action.features import FEATURES_PER_STEP, SequenceSpec, track_sequence

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from vidsentry.config.action import FightConfig
+from workers.action.config import FightConfig
 from workers.action.fight_features import active_region, box_activity, largest_group, mean_speed, window_features
 from workers.action.fight_model import SHIPPED_MODEL, FightModel
 from workers.action.motion import MotionHistory

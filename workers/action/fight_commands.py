@@ -8,7 +8,7 @@ import shlex
 from collections.abc import Callable
 from pathlib import Path
 
-from vidsentry.config.action import ActionConfig, PoseConfig
+from workers.action.config import ActionConfig, PoseConfig
 from workers.action.errors import ActionModelError, DatasetError, PoseModelError
 from workers.action.pose import PoseEstimator
 

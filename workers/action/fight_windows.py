@@ -13,9 +13,9 @@ from pathlib import Path
 
 import numpy as np
 
-from vidsentry.config.action import ActionConfig
 from workers.action.classifier import make_classifier
 from workers.action.clip_replay import replay_clip
+from workers.action.config import ActionConfig
 from workers.action.dataset import Clip
 from workers.action.fight import FightDetector
 from workers.action.fight_features import FEATURE_VERSION, FEATURES

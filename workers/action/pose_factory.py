@@ -6,7 +6,7 @@ import importlib
 import inspect
 from pathlib import Path
 
-from vidsentry.config.action import PoseConfig
+from workers.action.config import PoseConfig
 from workers.action.errors import PoseModelError
 from workers.action.pose import PoseEstimator
 

@@ -36,8 +36,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from vidsentry.config.action import PostureConfig, RulesConfig
 from workers.action.classifier import POSTURE, UNKNOWN, ActionGuess
+from workers.action.config import PostureConfig, RulesConfig
 from workers.action.skeleton import ANKLES, HIPS, KNEES, SHOULDERS, WRISTS, K
 
 _LEGS = tuple(zip(HIPS, KNEES, ANKLES))

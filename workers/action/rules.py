@@ -14,8 +14,8 @@ from itertools import combinations
 
 import numpy as np
 
-from vidsentry.config.action import RulesConfig, WindowConfig
 from workers.action.classifier import UNKNOWN, ActionGuess
+from workers.action.config import RulesConfig, WindowConfig
 from workers.action.interaction import pair_motion
 from workers.action.keypoints import BodyMotion, TrackHistory, body_motion
 

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
-from vidsentry.config.action import WindowConfig
 from workers.action.classifier import UNKNOWN, ActionGuess
+from workers.action.config import WindowConfig
 from workers.action.errors import ActionModelError
 from workers.action.features import FEATURE_VERSION, FEATURES_PER_STEP, SequenceSpec, track_sequence
 from workers.action.keypoints import TrackHistory

@@ -20,8 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
-from vidsentry.config.action import ActionConfig
 from vidsentry.config.cache import DEFAULT_CACHE_DIR
+from workers.action.config import ActionConfig
 from workers.action.errors import DatasetError
 from workers.action.fight_clips import FIGHT, LABELS, scan_fight_clips
 from workers.action.fight_features import FEATURES

@@ -32,9 +32,9 @@ from pathlib import Path
 import numpy as np
 
 from schemas import ActionsMsg, FrameMsg, PersonAction
-from vidsentry.config.action import ActionConfig
 from vidsentry.config.models import Config
 from workers.action.classifier import TEMPORAL, UNKNOWN, ActionClassifier, ActionGuess, make_classifier
+from workers.action.config import ActionConfig
 from workers.action.fight import CameraFight, FightDetector
 from workers.action.keypoints import TrackWindow
 from workers.action.metrics import ACTIONS, CLASSIFY_SECONDS, FRAMES_WITHOUT_POSE, PEOPLE_FOUND, PERSONS_TRACKED, POSE_SECONDS

@@ -103,7 +103,7 @@ def evaluate_emotion(
     """Print accuracy, per-class precision/recall/F1, macro-F1 and the confusion matrix; save them and a plot."""
     from pydantic import ValidationError
 
-    from vidsentry.config.emotion import BuiltinModel, EmotionConfig
+    from workers.emotion.config import BuiltinModel, EmotionConfig
     from workers.emotion.dataset import available_splits, load_split
     from workers.emotion.errors import DatasetError, EmotionModelError
     from workers.emotion.evaluate import evaluate, format_report, write_outputs

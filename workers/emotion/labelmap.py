@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import get_args
 
-from vidsentry.config.emotion import Scaling
+from workers.emotion.config import Scaling
 from workers.emotion.errors import EmotionModelError
 
 

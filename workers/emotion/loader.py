@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from vidsentry.config.emotion import EmotionConfig, Runtime, Scaling, model_format
 from workers.emotion.combine import Ensemble, FlipAveraged
+from workers.emotion.config import EmotionConfig, Runtime, Scaling, model_format
 from workers.emotion.errors import EmotionModelError
 from workers.emotion.labelmap import read_label_map
 from workers.emotion.model import EmotionModel, GraphEmotionModel, InputSpec, KerasEmotionModel, TFLiteEmotionModel, check_labels

@@ -16,7 +16,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from vidsentry.config.emotion import Scaling
+from workers.emotion.config import Scaling
 from workers.emotion.errors import EmotionModelError
 
 

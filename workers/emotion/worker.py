@@ -16,7 +16,7 @@ import numpy as np
 
 from schemas import EmotionsMsg, Face, FaceEmotion, FacesMsg
 from vidsentry.config import Config
-from vidsentry.config.emotion import EmotionConfig
+from workers.emotion.config import EmotionConfig
 from workers.emotion.crops import FaceCrop, decode_crop, fit_to_input
 from workers.emotion.errors import BadCrop
 from workers.emotion.metrics import BAD_CROPS, FACES_CLASSIFIED, INFERENCE_SECONDS, MODEL_BATCH_FACES, TOP_LABELS

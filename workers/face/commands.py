@@ -17,7 +17,7 @@ import typer
 
 from vidsentry.cli_context import cli_config, fail
 from vidsentry.config import ModelsConfig, RedisConfig
-from vidsentry.config.face import FaceConfig
+from workers.face.config import FaceConfig
 from workers.face.enrol import Enroller, build_enroller, person_folders
 from workers.face.errors import EnrolmentError, GalleryError, InvalidNameError, UnknownPersonError
 from workers.face.gallery import Gallery, open_gallery, valid_name

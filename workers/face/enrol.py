@@ -14,9 +14,9 @@ from pathlib import Path
 
 import numpy as np
 
-from vidsentry.config.face import FaceConfig
 from vidsentry.config.models import ModelsConfig
 from workers.face.align import aligned_crop
+from workers.face.config import FaceConfig
 from workers.face.detector import FaceDetector
 from workers.face.embedder import EMBEDDING_DIM, FaceEmbedder
 from workers.face.errors import EnrolmentError, InvalidNameError, NoFaceError, PoorFaceError, SeveralFacesError

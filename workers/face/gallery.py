@@ -12,8 +12,8 @@ from typing import Protocol
 
 import numpy as np
 
-from vidsentry.config.face import FaceConfig
 from vidsentry.config.models import RedisConfig
+from workers.face.config import FaceConfig
 from workers.face.embedder import EMBEDDING_DIM
 from workers.face.errors import InvalidNameError
 

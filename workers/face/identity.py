@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from schemas import Identity
-from vidsentry.config.face import FaceConfig
+from workers.face.config import FaceConfig
 from workers.face.embedder import EMBEDDING_DIM
 from workers.face.gallery import Person
 

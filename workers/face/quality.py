@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from vidsentry.config.face import FaceConfig
+from workers.face.config import FaceConfig
 
 
 @dataclass(frozen=True)

@@ -26,9 +26,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from schemas import Face, FaceQuality, FacesMsg, FrameMsg, Identity
-from vidsentry.config.face import FaceConfig
 from vidsentry.config.models import Config
 from workers.face.align import aligned_crop, encode_crop
+from workers.face.config import FaceConfig
 from workers.face.detector import FaceBoxes, FaceDetector, make_detector
 from workers.face.embedder import FaceEmbedder, load_embedder
 from workers.face.errors import GalleryError

@@ -11,11 +11,11 @@ import redis
 
 from aggregator.aggregator import AggregatorStage
 from aggregator.alerts import RedisAlertSink
+from aggregator.config import AggregatorConfig
 from aggregator.redis_store import RedisStore
 from aggregator.rules import RuleSet, load_rules
 from tests.scenario import DEFAULT_RULE_SCENARIOS as SCENARIOS
 from tests.scenario import T0, Scene, body, emotion, face
-from vidsentry.config.aggregator import AggregatorConfig
 from vidsentry.config.cameras import Zone
 
 pytestmark = pytest.mark.integration

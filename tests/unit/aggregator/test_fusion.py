@@ -33,9 +33,9 @@ def test_person_ids_print_and_parse_back():
 
 def _stage(**config):
     from aggregator.aggregator import AggregatorStage
+    from aggregator.config import AggregatorConfig
     from aggregator.rules import load_rules
     from aggregator.state import MemoryStore
-    from vidsentry.config.aggregator import AggregatorConfig
 
     return AggregatorStage(load_rules(), MemoryStore(), [], AggregatorConfig(**config))
 

@@ -8,16 +8,16 @@ from __future__ import annotations
 import pytest
 
 from aggregator.aggregator import AggregatorStage
+from aggregator.config import AggregatorConfig
 from aggregator.rules import load_rules
 from aggregator.state import MemoryStore
 from schemas import ActionsMsg, FacesMsg
 from tests.conftest import CACHE_ROOT
 from vidsentry.config import Config
-from vidsentry.config.action import ActionConfig
-from vidsentry.config.aggregator import AggregatorConfig
 from vidsentry.config.cameras import CameraConfig
-from vidsentry.config.face import FaceConfig
 from vidsentry.config.models import ModelsConfig
+from workers.action.config import ActionConfig
+from workers.face.config import FaceConfig
 from workers.face.gallery_file import FileGallery
 
 LAG = 64

@@ -11,10 +11,10 @@ from pydantic import Field
 from aggregator import conditions
 from aggregator.aggregator import AggregatorStage
 from aggregator.conditions import CameraView, Condition, Context, register
+from aggregator.config import AggregatorConfig
 from aggregator.rules import RulesError, RuleSet, load_rules
 from aggregator.state import Incident, MemoryStore
 from tests.scenario import DEFAULT_RULE_SCENARIOS, T0, Scene, body, emotion, face
-from vidsentry.config.aggregator import AggregatorConfig
 from vidsentry.config.cameras import Zone
 
 FIGHTING = dict(bodies=[body("b1", "fighting"), body("b2", "fighting", box=(380, 90, 460, 400))], faces=None)

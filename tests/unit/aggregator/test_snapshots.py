@@ -12,11 +12,11 @@ import pytest
 
 from aggregator.aggregator import AggregatorStage
 from aggregator.alerts import FileAlertSink
+from aggregator.config import AggregatorConfig
 from aggregator.incidents import Alert
 from aggregator.rules import load_rules
 from aggregator.state import MemoryStore
 from tests.scenario import Scene, face
-from vidsentry.config.aggregator import AggregatorConfig
 
 RULES = """rules:
   - name: stranger

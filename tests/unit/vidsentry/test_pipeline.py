@@ -33,6 +33,16 @@ def test_the_pipeline_is_face_emotion_action_then_the_aggregator():
     assert topics_seen(PIPELINE) == [FRAMES, FACES, EMOTIONS, ACTIONS, EVENTS, DEADLETTER]
 
 
+def test_each_stage_section_lives_with_its_stage():
+    """``config.<section>`` of every declared stage is the model of the stage package's own config.py."""
+    from vidsentry.config import Config
+
+    homes = {d.name: Config.model_fields[d.section].annotation.__module__ for d in PIPELINE}
+    assert homes == {d.name: d.build.__module__ + ".config" for d in PIPELINE} == {
+        "face": "workers.face.config", "emotion": "workers.emotion.config", "action": "workers.action.config",
+        "aggregator": "aggregator.config"}
+
+
 def test_the_compose_file_runs_one_service_per_stage():
     services = yaml.safe_load((REPO / "deploy/compose/docker-compose.yml").read_text())["services"]
     commands = {name: s.get("command") for name, s in services.items() if isinstance(s.get("command"), list)}

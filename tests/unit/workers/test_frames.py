@@ -9,9 +9,9 @@ import pytest
 
 from schemas import FrameMsg
 from tests.big_images import huge_jpeg
-from vidsentry.config.action import ActionConfig
-from vidsentry.config.face import FaceConfig
 from vidsentry.image_header import DEFAULT_MAX_PIXELS
+from workers.action.config import ActionConfig
+from workers.face.config import FaceConfig
 from workers.frames import DecodeError, decode_frame
 
 

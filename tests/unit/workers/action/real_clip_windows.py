@@ -9,9 +9,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from vidsentry.config.action import ActionConfig
 from workers.action.classifier import make_classifier
 from workers.action.clip_replay import replay_clip
+from workers.action.config import ActionConfig
 from workers.action.fight import FightDetector
 from workers.action.worker import ActionStage
 

@@ -15,10 +15,10 @@ from tests.conftest import CACHE_ROOT
 from tests.unit.workers.action.conftest import frame_messages
 from tests.unit.workers.action.motion_clips import BRAWL_BOX, brawl
 from vidsentry.config import Config
-from vidsentry.config.action import ActionConfig
 from vidsentry.samples import sample_cache
 from workers.action.classifier import make_classifier
 from workers.action.clip_replay import replay_clip
+from workers.action.config import ActionConfig
 from workers.action.fight import FightDetector
 from workers.action.fight_features import FEATURES
 from workers.action.fight_model import FightModel

@@ -13,8 +13,8 @@ from schemas import ActionsMsg, FrameMsg
 from tests.unit.workers.action.conftest import STREET_FPS, read_frames
 from tests.unit.workers.action.stick_figures import StickFigurePose, draw_frames
 from tests.unit.workers.action.synthetic import action_sequence
-from vidsentry.config.action import ActionConfig
 from workers.action.classifier import make_classifier
+from workers.action.config import ActionConfig
 from workers.action.keypoints import TrackHistory
 from workers.action.motion_gate import MotionGate
 from workers.action.rules import RuleClassifier

@@ -11,10 +11,10 @@ import pytest
 
 from tests.conftest import CACHE_ROOT
 from tests.unit.workers.action import recorded_falls as rf
-from vidsentry.config.action import ActionConfig
 from vidsentry.config.cameras import CameraConfig
 from vidsentry.samples import sample_cache
 from workers.action.classifier import make_classifier
+from workers.action.config import ActionConfig
 from workers.action.evaluate_photos import FACE_API_TRUTH, evaluate_photos, photo_frame, read_truth
 from workers.action.posture import judge_posture
 from workers.action.skeleton import ANKLES, HIPS, KNEES, SHOULDERS, WRISTS

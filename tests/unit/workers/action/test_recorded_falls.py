@@ -13,13 +13,13 @@ import numpy as np
 import pytest
 
 from aggregator.aggregator import AggregatorStage
+from aggregator.config import AggregatorConfig
 from aggregator.rules import load_rules
 from aggregator.state import MemoryStore
 from schemas import FrameMsg
 from tests.unit.workers.action import recorded_falls as rf
-from vidsentry.config.action import ActionConfig
-from vidsentry.config.aggregator import AggregatorConfig
 from workers.action.classifier import make_classifier
+from workers.action.config import ActionConfig
 from workers.action.skeleton import EDGES
 from workers.action.worker import ActionStage
 

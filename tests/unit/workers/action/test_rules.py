@@ -8,7 +8,7 @@ import pytest
 from pydantic import ValidationError
 
 from tests.unit.workers.action.synthetic import ACTIONS, action_sequence, labelled_histories
-from vidsentry.config.action import ActionConfig, RulesConfig, WindowConfig
+from workers.action.config import ActionConfig, RulesConfig, WindowConfig
 from workers.action.interaction import pair_motion
 from workers.action.keypoints import TrackHistory, body_motion
 from workers.action.rules import RuleClassifier

@@ -12,8 +12,8 @@ import pytest
 from schemas import ActionsMsg
 from tests.conftest import CACHE_ROOT
 from tests.unit.workers.action.conftest import frame_messages, read_frames
-from vidsentry.config.action import ActionConfig
 from workers.action.classifier import make_classifier
+from workers.action.config import ActionConfig
 from workers.action.movenet import MAX_PEOPLE_PER_PASS
 from workers.action.worker import ActionStage
 
@@ -108,7 +108,7 @@ def test_a_crowded_scene_goes_straight_to_the_tiles(street_video, movenet):
 
 def test_the_person_first_route_finds_people_too(street_video):
     """HOG people detector + MediaPipe Pose on each crop: the slower alternative (benchmarks/action.md)."""
-    from vidsentry.config.action import PoseConfig
+    from workers.action.config import PoseConfig
     from workers.action.pose_factory import make_pose_estimator
 
     (bgr,) = read_frames(street_video, 300, 1)
@@ -124,13 +124,13 @@ def test_the_person_first_route_finds_people_too(street_video):
 
 
 def test_a_pose_model_factory_that_cannot_be_used_is_a_typed_error():
-    from vidsentry.config.action import PoseConfig
+    from workers.action.config import PoseConfig
     from workers.action.errors import PoseModelError
     from workers.action.pose_factory import make_pose_estimator
 
     with pytest.raises(PoseModelError, match="cannot be imported"):
         make_pose_estimator(PoseConfig(model="no_such_module:factory"), CACHE_ROOT)
     with pytest.raises(PoseModelError, match="must take"):
-        make_pose_estimator(PoseConfig(model="vidsentry.config.action:PoseConfig"), CACHE_ROOT)
+        make_pose_estimator(PoseConfig(model="workers.action.config:PoseConfig"), CACHE_ROOT)
     with pytest.raises(PoseModelError, match="returned slice, which has no estimate"):
         make_pose_estimator(PoseConfig(model="builtins:slice"), CACHE_ROOT)

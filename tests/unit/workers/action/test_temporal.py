@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 
 from tests.unit.workers.action.synthetic import ACTIONS, action_sequence
-from vidsentry.config.action import ActionConfig
 from workers.action import temporal
 from workers.action.classifier import make_classifier
+from workers.action.config import ActionConfig
 from workers.action.errors import ActionModelError
 from workers.action.features import FEATURES_PER_STEP, SequenceSpec, mirror, track_sequence
 from workers.action.report import classification_report, format_report

@@ -17,9 +17,9 @@ from tests.helpers import drain
 from tests.unit.workers.action.conftest import frame_messages, read_frames
 from vidsentry.bus.memory import InMemoryBus
 from vidsentry.config import Config, RuntimeConfig
-from vidsentry.config.action import ActionConfig
 from vidsentry.runtime import StageRunner
 from workers.action.classifier import make_classifier
+from workers.action.config import ActionConfig
 from workers.action.errors import DecodeError
 from workers.action.worker import ActionStage, build_stage
 

@@ -9,8 +9,8 @@ import yaml
 from pydantic import Field, ValidationError
 
 from vidsentry.config import Config
-from vidsentry.config.emotion import EmotionConfig, model_format
 from vidsentry.config.example import example_yaml
+from workers.emotion.config import EmotionConfig, model_format
 
 
 def test_defaults():

@@ -9,7 +9,7 @@ import pytest
 
 from schemas import EMOTION_LABELS
 from tests.conftest import CACHE_ROOT
-from vidsentry.config.emotion import EmotionConfig
+from workers.emotion.config import EmotionConfig
 from workers.emotion.crops import fit_to_input
 from workers.emotion.errors import EmotionModelError
 from workers.emotion.labelmap import LabelMap, write_label_map

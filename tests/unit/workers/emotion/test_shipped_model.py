@@ -15,7 +15,7 @@ import pytest
 
 from schemas import EMOTION_LABELS
 from tests.conftest import CACHE_ROOT
-from vidsentry.config.emotion import EmotionConfig
+from workers.emotion.config import EmotionConfig
 from workers.emotion.crops import fit_to_input
 from workers.emotion.loader import SHIPPED_DIR, load_emotion_model, open_model
 from workers.emotion.model import InputSpec

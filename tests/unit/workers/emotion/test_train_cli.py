@@ -15,7 +15,7 @@ from schemas import EMOTION_LABELS
 from tests.conftest import CACHE_ROOT
 from tests.unit.workers.emotion.conftest import draw_pattern, faces_msg, write_pattern_csv, write_pattern_folders
 from vidsentry.cli import app
-from vidsentry.config.emotion import EmotionConfig
+from workers.emotion.config import EmotionConfig
 from workers.emotion.labelmap import read_label_map
 from workers.emotion.loader import open_model
 from workers.emotion.worker import build_stage

@@ -15,8 +15,8 @@ from schemas.topics import ALL_TOPICS, DEADLETTER, EMOTIONS, FACES
 from tests.unit.workers.emotion.conftest import faces_msg
 from vidsentry.bus.memory import InMemoryBus
 from vidsentry.config import Config, RuntimeConfig
-from vidsentry.config.emotion import EmotionConfig
 from vidsentry.runtime import StageRunner
+from workers.emotion.config import EmotionConfig
 from workers.emotion.worker import EmotionStage, build_stage
 
 GARBAGE = b"\x00\x01\x02 not an image"

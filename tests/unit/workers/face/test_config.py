@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from vidsentry.config.face import FaceConfig
+from workers.face.config import FaceConfig
 
 
 def test_every_field_has_a_default_and_a_description():

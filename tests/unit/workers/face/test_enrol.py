@@ -11,7 +11,7 @@ import pytest
 from schemas import FrameMsg
 from tests.unit.workers.face.photo_files import close_up, close_up_file, converted
 from tests.unit.workers.face.support import jpeg_of, read_rgb
-from vidsentry.config.face import FaceConfig
+from workers.face.config import FaceConfig
 from workers.face.enrol import Enroller
 from workers.face.errors import NoFaceError, PoorFaceError
 from workers.face.evaluate import reason_kind

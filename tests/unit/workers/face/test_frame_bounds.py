@@ -16,8 +16,8 @@ from tests.helpers import drain
 from tests.unit.workers.face.support import frame_of
 from vidsentry.bus.memory import InMemoryBus
 from vidsentry.config import RuntimeConfig
-from vidsentry.config.face import FaceConfig
 from vidsentry.runtime import StageRunner
+from workers.face.config import FaceConfig
 from workers.face.gallery_file import FileGallery
 from workers.face.worker import FaceStage
 

@@ -8,7 +8,7 @@ import pytest
 
 from tests.unit.workers.face.gallery_contract import GalleryContract
 from vidsentry.config import RedisConfig
-from vidsentry.config.face import FaceConfig
+from workers.face.config import FaceConfig
 from workers.face.errors import GalleryError
 from workers.face.gallery import open_gallery
 from workers.face.gallery_file import FileGallery

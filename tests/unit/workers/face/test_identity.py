@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from schemas import Identity
-from vidsentry.config.face import FaceConfig
+from workers.face.config import FaceConfig
 from workers.face.gallery import Person, empty_embeddings
 from workers.face.identity import GalleryIndex, TrackIdentity, decide
 

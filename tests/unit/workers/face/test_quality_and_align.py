@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from tests.unit.workers.face.support import read_rgb
-from vidsentry.config.face import FaceConfig
 from workers.face.align import EYE_DISTANCE, EYE_Y, aligned_crop, alignment_matrix, encode_crop
+from workers.face.config import FaceConfig
 from workers.face.quality import assess
 
 CONFIG = FaceConfig()

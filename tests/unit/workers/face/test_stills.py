@@ -9,7 +9,7 @@ import pytest
 
 from tests.unit.workers.face.photo_files import close_up
 from tests.unit.workers.face.support import CountingEmbedder, frame_of, read_rgb
-from vidsentry.config.face import FaceConfig
+from workers.face.config import FaceConfig
 from workers.face.errors import GalleryError
 from workers.face.gallery_file import FileGallery
 from workers.face.worker import FaceStage

@@ -10,7 +10,7 @@ from prometheus_client import REGISTRY
 
 from schemas import FacesMsg, FrameMsg, decode, encode
 from tests.unit.workers.face.support import CountingEmbedder, frame_of, read_rgb
-from vidsentry.config.face import FaceConfig
+from workers.face.config import FaceConfig
 from workers.face.errors import DecodeError, GalleryError
 from workers.face.gallery_file import FileGallery
 from workers.face.worker import FaceStage

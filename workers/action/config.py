@@ -8,10 +8,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from vidsentry.config.section import Section
 from vidsentry.image_header import DEFAULT_MAX_PIXELS
+
+
+class Section(BaseModel):
+    """Unknown keys are errors, assignments are validated (as ``vidsentry.config.section.Section``,
+    which this module cannot import: the platform's config tree imports this module)."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
 
 BUILTIN_POSE_MODELS = ("movenet-multipose", "hog-blazepose")
 

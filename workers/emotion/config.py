@@ -5,9 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator, model_validator
-
-from vidsentry.config.section import Section
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 Runtime = Literal["auto", "tflite", "keras", "tf-function"]
 BuiltinModel = Literal["vgg48", "mini-xception", "vgg48+mini-xception"]
@@ -17,8 +15,10 @@ KERAS_SUFFIXES = (".keras", ".h5", ".hdf5")
 TFLITE_SUFFIXES = (".tflite",)
 
 
-class EmotionConfig(Section):
+class EmotionConfig(BaseModel):
     """The ``emotion`` section: the emotion worker's model and the faces it accepts."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
     model_path: Path | None = Field(
         None, title="Model file",
