@@ -1,6 +1,6 @@
 """Run one role as a process: config → bus → topics → metrics/health server → stage loop.
 
-Lifecycle (STYLE.md §6): ``start`` connects and serves /metrics; ``run`` processes until
+Lifecycle (docs/STYLE.md §6): ``start`` connects and serves /metrics; ``run`` processes until
 SIGTERM/SIGINT; the runner then finishes its batch, publishes, commits and closes.
 """
 

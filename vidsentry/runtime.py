@@ -1,7 +1,7 @@
 """The loop every stage runs in: consume → decode → process → publish → flush → commit.
 
 A stage is any object with ``name`` and ``process(batch) -> outputs`` over schema
-messages (STYLE.md §1); it never sees the bus. The runner owns delivery:
+messages (docs/STYLE.md §1); it never sees the bus. The runner owns delivery:
 
 * a record that fails to decode or validate goes to ``deadletter`` with the reason;
 * a batch whose processing raises is retried one message at a time, so one poison

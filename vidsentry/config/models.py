@@ -1,5 +1,5 @@
 """The configuration tree: one validated model per concern, every field with a default,
-a description and bounds (STYLE.md §2). ``vidsentry config example`` prints it as YAML.
+a description and bounds (docs/STYLE.md §2). ``vidsentry config example`` prints it as YAML.
 
 A stage's section lives with its stage (``workers/face/config.py``...): the one stage module the
 platform imports, plain pydantic (docs/ARCHITECTURE.md, "Layers")."""

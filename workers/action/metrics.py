@@ -1,4 +1,4 @@
-"""The action worker's metrics (STYLE.md §5): labels are camera, model and action only;
+"""The action worker's metrics (docs/STYLE.md §5): labels are camera, model and action only;
 never a track id."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The emotion worker's metrics (STYLE.md §5): base units, bounded labels, never a track or person id."""
+"""The emotion worker's metrics (docs/STYLE.md §5): base units, bounded labels, never a track or person id."""
 
 from __future__ import annotations
 
