@@ -8,7 +8,7 @@ import http.client
 import json
 import time
 import uuid
-from urllib.parse import quote, urlencode, urlsplit
+from urllib.parse import quote, urlencode
 
 import cv2
 import numpy as np
@@ -20,76 +20,22 @@ from aggregator.redis_store import RedisStore
 from aggregator.state import PersonState
 from schemas import Face, FaceQuality, FacesMsg, FrameMsg, Identity, encode
 from schemas.topics import FACES, FRAMES
-from tests.conftest import CACHE_ROOT, kafka_config
+from tests.conftest import CACHE_ROOT
 from tests.helpers import wait_until
+from tests.integration.console.session import PASSWORD, Browser, kafka_console_config
 from vidsentry.bus.kafka import KafkaBus
 from vidsentry.config import Config
 from vidsentry.console.app import Console, ConsoleError, password_hash
 from vidsentry.console.auth import verify_password
 from vidsentry.redis_client import redis_client
 from workers.face.align import aligned_crop
-from workers.face.embedder import load_embedder
-from workers.face.gallery_redis import RedisGallery
 
 pytestmark = pytest.mark.integration
-PASSWORD = "correct horse battery"
-
-
-class Browser:
-    """A tiny HTTP client that keeps the session cookie, like a browser would."""
-
-    def __init__(self, url: str) -> None:
-        parts = urlsplit(url)
-        self.host, self.port = parts.hostname, parts.port
-        self.cookie: str | None = None
-        self.set_cookie: str | None = None
-
-    def request(self, method: str, path: str, form: dict | list | None = None, headers: dict | None = None):
-        conn = http.client.HTTPConnection(self.host, self.port, timeout=30)
-        body = urlencode(form, doseq=True) if form is not None else None
-        sent = {"Content-Type": "application/x-www-form-urlencoded", **(headers or {})}
-        if self.cookie:
-            sent["Cookie"] = self.cookie
-        conn.request(method, path, body=body, headers=sent)
-        response = conn.getresponse()
-        data = response.read()
-        cookie = response.getheader("Set-Cookie")
-        if cookie:
-            self.set_cookie = cookie
-            self.cookie = cookie.split(";")[0]
-        conn.close()
-        return response.status, response.getheader("Location"), data, response
-
-    def login(self, password: str = PASSWORD):
-        return self.request("POST", "/login", {"password": password})
-
-    def csrf(self) -> str:
-        page = self.request("GET", "/")[2].decode()
-        return page.split('<meta name="csrf" content="')[1].split('"')[0]
-
-
 @pytest.fixture
 def config(redis_server, kafka_server, tmp_path) -> Config:
-    prefix = f"t{uuid.uuid4().hex[:8]}"
-    return Config.model_validate({
-        "redis": {"url": redis_server.url},
-        "bus": {"kind": "kafka", "kafka": kafka_config(kafka_server.bootstrap_servers).model_dump()},
-        "aggregator": {"redis_prefix": prefix},
-        "face": {"gallery_redis_prefix": f"{prefix}:gallery"},
-        # obama.jpg and obama2.jpg (one man, two photos years apart) are 0.402 apart, just past the
-        # default 0.40; Biden is 0.82 from both
-        "console": {"password": PASSWORD, "port": 0, "cluster_threshold": 0.45, "search_path": str(tmp_path / "search.sqlite3")},
-        "runtime": {"poll_timeout_s": 0.1},
-    })
-
-
-@pytest.fixture
-def console(config: Config):
-    client = redis_client(config.redis)
-    console = Console(config, client, lambda: RedisGallery(client, config.face.gallery_redis_prefix),
-                      lambda: load_embedder(CACHE_ROOT)).start()
-    yield console
-    console.stop()
+    # obama.jpg and obama2.jpg (one man, two photos years apart) are 0.402 apart, just past the
+    # default 0.40; Biden is 0.82 from both
+    return kafka_console_config(redis_server.url, kafka_server.bootstrap_servers, tmp_path, cluster_threshold=0.45)
 
 
 def alert(rule: str, camera: str, severity: str = "warning", subject: str = "person-1") -> Alert:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import time
-import uuid
 from urllib.parse import quote
 
 import cv2
@@ -18,16 +17,14 @@ from aggregator.redis_store import RedisStore
 from aggregator.state import PersonState
 from schemas import EventMsg, encode
 from schemas.topics import ALL_TOPICS, EVENTS
-from tests.conftest import CACHE_ROOT, kafka_config
 from tests.helpers import wait_until
-from tests.integration.console.test_console_api import PASSWORD, Browser
+from tests.integration.console.session import Browser, kafka_console_config
 from vidsentry.bus.kafka import KafkaBus
 from vidsentry.config import Config
 from vidsentry.console.app import Console
 from vidsentry.console.unknowns import track_key
 from vidsentry.redis_client import redis_client
-from workers.face.embedder import EMBEDDING_DIM, load_embedder
-from workers.face.gallery_redis import RedisGallery
+from workers.face.embedder import EMBEDDING_DIM
 
 pytestmark = pytest.mark.integration
 HAPPY, SAD = [0.0, 0.0, 0.0, 0.9, 0.0, 0.0, 0.1], [0.0, 0.0, 0.0, 0.1, 0.8, 0.0, 0.1]
@@ -36,25 +33,7 @@ EVIL = "<script>alert(1)</script>Eve"
 
 @pytest.fixture
 def config(redis_server, kafka_server, tmp_path) -> Config:
-    prefix = f"s{uuid.uuid4().hex[:8]}"
-    return Config.model_validate({
-        "redis": {"url": redis_server.url},
-        "bus": {"kind": "kafka", "kafka": kafka_config(kafka_server.bootstrap_servers).model_dump()},
-        "aggregator": {"redis_prefix": prefix},
-        "face": {"gallery_redis_prefix": f"{prefix}:gallery"},
-        "console": {"password": PASSWORD, "port": 0, "search_path": str(tmp_path / "search.sqlite3"),
-                    "search_retention_s": 3600},
-        "runtime": {"poll_timeout_s": 0.1},
-    })
-
-
-@pytest.fixture
-def console(config: Config):
-    client = redis_client(config.redis)
-    console = Console(config, client, lambda: RedisGallery(client, config.face.gallery_redis_prefix),
-                      lambda: load_embedder(CACHE_ROOT)).start()
-    yield console
-    console.stop()
+    return kafka_console_config(redis_server.url, kafka_server.bootstrap_servers, tmp_path, search_retention_s=3600)
 
 
 def event(person: PersonState) -> EventMsg:
