@@ -1,8 +1,9 @@
 """The aggregator stage: fold faces, emotions and actions into per-person state, evaluate
 the rules, emit alerts, and publish per-person updates on the `events` topic.
 
-Idempotent: each message id is claimed in the state store before its effects are kept,
-and a redelivered one is skipped. Restart-safe: persons and incidents are restored from
+Idempotent: each message (its id and capture time, ``claim_key``) is claimed in the state
+store before its effects are kept, and a redelivered one is skipped; a new run of the same
+file is not a redelivery. Restart-safe: persons and incidents are restored from
 the store, and alert ids are derived from (rule, subject, start), so an incident that was
 already raised is neither forgotten nor raised again.
 """
@@ -15,6 +16,7 @@ import time
 import numpy as np
 
 from aggregator.alerts import AlertSink
+from aggregator.clusters import ClusterLookup, TrackClusters, is_cluster
 from aggregator.config import AggregatorConfig
 from aggregator.fusion import CameraTracks, Fusion, FusionSettings, body_person_id, face_person_id, in_head_region, is_region
 from aggregator.incidents import Alert, CameraView, IncidentTracker
@@ -35,13 +37,16 @@ class AggregatorStage:
     name = "aggregator"
 
     def __init__(self, rules: RuleSet, store: StateStore, sinks: list[AlertSink], config: AggregatorConfig | None = None,
-                 zones: dict[str, list[Zone]] | None = None) -> None:
+                 zones: dict[str, list[Zone]] | None = None, clusters: ClusterLookup | None = None) -> None:
+        """``clusters``: where an unknown face track's cluster ("unknown-N", the console's) is
+        looked up; that cluster is then the person's id on every camera. None: no clusters."""
         self.config = config or AggregatorConfig()
         self.rules = rules
         self.store = store
         self.sinks = sinks
         self.zones = zones or {}
         self.fusion = Fusion(FusionSettings(self.config.link_votes, self.config.fusion_window_s, self.config.regain_s))
+        self.clusters = TrackClusters(clusters) if clusters is not None else None
         self.persons: dict[str, PersonState] = {p.person_id: p for p in store.load_persons()}
         self.tracker = IncidentTracker(rules, self.config.end_grace_s, store.load_incidents())
         self.snapshots: dict[str, tuple[float, bytes]] = {}
@@ -56,7 +61,7 @@ class AggregatorStage:
         self._changed: dict[str, PersonState] = {}
         self._removed: set[str] = set()
         camera_now: dict[str, tuple[float, str]] = {}
-        fresh = self.store.claim([m.id for m in batch])
+        fresh = self.store.claim([claim_key(m) for m in batch])
         for message, is_new in zip(batch, fresh):
             kind = message.KIND
             if not is_new:
@@ -94,6 +99,8 @@ class AggregatorStage:
             person.seen_at(msg.camera, msg.ts_capture, self.config.regain_s)
             if face.identity.status != "pending":
                 person.identity, person.name = face.identity.status, face.identity.name
+                if person.identity == "unknown" and is_cluster(person.person_id):
+                    person.name = person.person_id  # shown as "unknown-N" wherever names are
             if not person.body_tracks:
                 self._place(person, face.box, msg.width, msg.height, msg.ts_capture, feet=False)
             if face.track_id not in person.face_tracks:
@@ -155,17 +162,46 @@ class AggregatorStage:
 
     def _face_person(self, camera: str, face: Face, ts: float) -> PersonState:
         tracks = self.fusion.cameras[camera]
-        wanted = face_person_id(camera, face)
+        wanted = self._face_id(camera, face, ts)
         current = tracks.face_person.get(face.track_id)
+        by_id = face.identity.status == "known" or is_cluster(str(wanted))
         if current is None:
-            chosen = (self._regain(camera, face.box, ts) if face.identity.status != "known" else None) or str(wanted)
+            chosen = (self._regain(camera, face.box, ts) if not by_id else None) or str(wanted)
             tracks.face_person[face.track_id] = chosen
             return self._person(chosen, camera, ts)
+        if current != str(wanted) and is_cluster(str(wanted)) and face.identity.status == "unknown":
+            return self._into_cluster(camera, face.track_id, current, str(wanted), ts)
         named = face.identity.status == "known" or (PersonId.is_provisional(current) and not wanted.provisional)
         if current != str(wanted) and named:
             self._merge(current, str(wanted), camera, ts)
             return self.persons[str(wanted)]
         return self._person(current, camera, ts)
+
+    def _face_id(self, camera: str, face: Face, ts: float) -> PersonId:
+        """An unknown face in a cluster is the cluster, on every camera; otherwise as fusion says.
+        A track that leaves its cluster (named in the console, erased) keeps the person it has."""
+        if face.identity.status == "unknown" and self.clusters is not None:
+            cluster = self.clusters.cluster(camera, face.track_id, ts)
+            if cluster is not None and is_cluster(cluster):
+                return PersonId.settled(cluster)
+        return face_person_id(camera, face)
+
+    def _into_cluster(self, camera: str, track: str, current: str, cluster: str, ts: float) -> PersonState:
+        """An unknown track found in ``cluster``: its person record (provisional, anonymous, or a
+        cluster the console merged away) becomes the cluster's. When the record is more than this
+        track (a known person's, or a cluster other live tracks are still in: the console split
+        this track off), only this track moves."""
+        person = self.persons.get(current)
+        shared = (person is not None and person.identity == "known") or (
+            is_cluster(current) and self.clusters is not None and self.clusters.others_in(current, camera, track, ts))
+        if not shared:
+            self._merge(current, cluster, camera, ts)
+            return self.persons[cluster]
+        self.fusion.cameras[camera].face_person[track] = cluster
+        if person is not None and track in person.face_tracks:
+            person.face_tracks.remove(track)
+            self._changed[current] = person
+        return self._person(cluster, camera, ts)
 
     def _body_person(self, camera: str, body: PersonAction, ts: float) -> PersonState:
         tracks = self.fusion.cameras[camera]
@@ -194,7 +230,7 @@ class AggregatorStage:
         """Fold person ``old`` into ``new`` and repoint every track that led to ``old``."""
         target = self._person(new, camera, ts)
         if old in self.persons and old != new:
-            target.absorb(self.persons.pop(old))
+            target.absorb(self.persons.pop(old), self.config.regain_s)
             self._removed.add(old)
             self._changed.pop(old, None)
             if old in self.snapshots and new not in self.snapshots:
@@ -314,6 +350,15 @@ class AggregatorStage:
             events.append(EventMsg(id=f"{person.person_id}@{person.last_seen:.3f}", person_id=person.person_id,
                                    camera=person.camera, ts=person.last_seen, state=person.to_json()))
         return events
+
+
+def claim_key(message: Message) -> str:
+    """What makes a message the same message for idempotency: its id (``camera:seq:stage``) and
+    its capture time. A redelivery repeats both; a new run of the same file numbers its frames
+    from 0 again (seq is the frame index) but stamps them from that run's own start, so it is
+    new. Live cameras' seqs are unique already (they start at the start time in ms)."""
+    ts = getattr(message, "ts_capture", None)
+    return message.id if ts is None else f"{message.id}@{ts!r}"
 
 
 def _survivor(face_side: PersonState, body_side: PersonState) -> tuple[PersonState, PersonState]:

@@ -8,6 +8,7 @@ from pathlib import Path
 from aggregator import STAGE
 from aggregator.aggregator import AggregatorStage
 from aggregator.alerts import AlertSink, FileAlertSink, RedisAlertSink, WebhookSink
+from aggregator.clusters import RedisClusters
 from aggregator.conditions import KnownCameras
 from aggregator.redis_store import RedisStore
 from aggregator.rules import load_rules
@@ -30,10 +31,12 @@ def build_aggregator(config: Config, alerts_file: Path | None = None, camera_ids
     rules = load_rules(settings.rules, known_cameras(cameras, settings.cameras, camera_ids))
     zones = {c.id: c.zones for c in cameras.cameras} if cameras else {}
     sinks: list[AlertSink] = []
+    clusters = None
     if config.redis.url:
         client = redis_client(config.redis, socket_timeout=5, socket_connect_timeout=5, health_check_interval=30)
         check_redis_access(client, config.redis)  # a refused login fails the start; an outage is retried later
         store = RedisStore(client, settings.redis_prefix, settings.person_ttl_s)
+        clusters = RedisClusters(client, settings.redis_prefix)  # the console's, when one runs
         sinks.append(RedisAlertSink(client, settings.redis_prefix, settings.alerts_maxlen, settings.snapshot_ttl_s))
     else:
         if alerts_file is None:
@@ -43,7 +46,7 @@ def build_aggregator(config: Config, alerts_file: Path | None = None, camera_ids
         sinks.append(FileAlertSink(alerts_file, settings.snapshot_files_max, settings.snapshot_files_max_age_s))
     if settings.webhook_url:
         sinks.append(WebhookSink(settings.webhook_url, settings.webhook_retries))
-    return AggregatorStage(rules, store, sinks, settings, zones)
+    return AggregatorStage(rules, store, sinks, settings, zones, clusters)
 
 
 def known_cameras(cameras: CamerasFile | None, path: Path | None, camera_ids: list[str] | None) -> KnownCameras:

@@ -45,9 +45,11 @@ class PersonState:
         return cls(**{k: v for k, v in data.items() if k in names})
 
     def seen_at(self, camera: str, ts: float, gap_s: float) -> None:
-        """Note a sighting; a new camera or a break longer than ``gap_s`` restarts the dwell clock."""
-        if camera != self.camera or ts - self.last_seen > gap_s:
+        """Note a sighting; a break longer than ``gap_s`` restarts the dwell clock (a person seen
+        on another camera within ``gap_s`` stays in view: their dwell goes on); zones are per camera."""
+        if ts - self.last_seen > gap_s:
             self.in_view_since = ts
+        if camera != self.camera or ts - self.last_seen > gap_s:
             self.zones = {}
         self.camera = camera
         if camera not in self.cameras:
@@ -55,10 +57,15 @@ class PersonState:
         self.first_seen = min(self.first_seen, ts)
         self.last_seen = max(self.last_seen, ts)
 
-    def absorb(self, other: PersonState) -> None:
-        """Fold a provisional person (e.g. a body track) into this one."""
+    def absorb(self, other: PersonState, gap_s: float) -> None:
+        """Fold a provisional person (e.g. a body track) into this one. The dwell clock runs from
+        the earlier of the two visits only when they are one visit (no break longer than ``gap_s``):
+        a known person or a stranger's cluster last seen an hour ago starts a new visit now."""
+        early, late = sorted((self, other), key=lambda p: p.last_seen)
+        continuous = early.last_seen >= (late.in_view_since or late.first_seen) - gap_s
+        self.in_view_since = (min(self.in_view_since or other.in_view_since, other.in_view_since or self.in_view_since)
+                              if continuous else late.in_view_since)
         self.first_seen = min(self.first_seen, other.first_seen)
-        self.in_view_since = min(self.in_view_since or other.in_view_since, other.in_view_since or self.in_view_since)
         for camera in other.cameras:
             if camera not in self.cameras:
                 self.cameras.append(camera)

@@ -249,7 +249,7 @@ class Embedded:
         from vidsentry.embedded import default_stages
 
         specs = default_stages(config)
-        by_name = {stage.name: stage for stage, _, _ in specs}
+        by_name = {stage.name: stage.load() for stage, _, _ in specs}
         instrument(by_name["face"], by_name["emotion"], lambda: self.tally)
         return specs
 

@@ -95,6 +95,7 @@ class CameraReader(threading.Thread):
                     self._set_state(CameraState.FAILED)
                     log.error("%s; this camera stops, the others go on", exc)
                     return
+                self.status.error = str(exc)  # the last one, kept after the source is back
                 if lost_at is None:
                     lost_at = time.monotonic()
                     log.warning("%s; reconnecting with backoff", exc)

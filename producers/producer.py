@@ -25,10 +25,12 @@ from producers.deliveries import Deliveries
 from producers.metrics import FRAMES, SPOOL_BYTES, SPOOLED
 from producers.sources import STREAM_SCHEMES
 from producers.spool import Spool, SpoolError, has_records, spool_folder
+from producers.state_reporter import StateReporter
 from schemas import encode
 from schemas.topics import FRAMES as FRAMES_TOPIC
 from vidsentry.backoff import Backoff
 from vidsentry.bus import Bus, BusError, PublishTimeout
+from vidsentry.camera_state import CameraStateWriter
 from vidsentry.config.cameras import CameraConfig, ProducerSettings
 from vidsentry.health import BusWatch
 
@@ -42,7 +44,9 @@ MAX_IN_FLIGHT = 256
 
 class Producer:
     def __init__(self, cameras: list[CameraConfig], settings: ProducerSettings, bus: Bus,
-                 source_factory: SourceFactory = default_source, clock: Callable[[], float] = time.monotonic) -> None:
+                 source_factory: SourceFactory = default_source, clock: Callable[[], float] = time.monotonic,
+                 state_writer: CameraStateWriter | None = None) -> None:
+        """``state_writer``: where each camera's state goes once a second for the console (producers/state_reporter.py)."""
         self.cameras = cameras
         self.settings = settings
         self.bus = bus
@@ -62,6 +66,7 @@ class Producer:
         self._sending = True
         self._lost_frames: Counter[str] = Counter()
         self._replayed: Counter[str] = Counter()
+        self.reporter = StateReporter(lambda: self.status()["cameras"], state_writer) if state_writer is not None else None
 
     def start(self) -> Producer:
         self._publisher = self.bus.publisher()
@@ -77,6 +82,8 @@ class Producer:
                 self._spool(camera.id, create=True)
         for reader in self.readers.values():
             reader.start()
+        if self.reporter is not None:
+            self.reporter.start()
         return self
 
     def run(self) -> None:
@@ -110,6 +117,8 @@ class Producer:
                 log.warning("camera %s: %d frame(s) stay in the spool %s and are replayed at the next start",
                             camera_id, len(spool), spool.folder)
             spool.close()
+        if self.reporter is not None:
+            self.reporter.stop()
 
     def failures(self) -> dict[str, str]:
         return {cid: r.status.error or "" for cid, r in self.readers.items() if r.status.state == CameraState.FAILED}

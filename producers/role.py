@@ -7,10 +7,12 @@ import logging
 from producers.producer import Producer
 from schemas import ALL_TOPICS
 from vidsentry.bus import make_bus
+from vidsentry.camera_state import RedisCameraStates
 from vidsentry.config import Config
 from vidsentry.config.cameras import CamerasFile
 from vidsentry.logs import set_log_fields
 from vidsentry.metrics import UP, MetricsServer
+from vidsentry.redis_client import redis_client
 from vidsentry.runtime import stop_on_signals
 
 log = logging.getLogger(__name__)
@@ -23,7 +25,9 @@ def serve_producer(cameras: CamerasFile, config: Config) -> dict[str, str]:
         log.warning("producer: on the in-memory bus frames stay inside this process; set bus.kind=kafka to feed workers")
     bus = make_bus(config.bus)
     bus.create_topics(ALL_TOPICS)
-    producer = Producer(cameras.cameras, cameras.producer, bus).start()
+    states = (RedisCameraStates(redis_client(config.redis, socket_timeout=2, socket_connect_timeout=2), config.aggregator.redis_prefix)
+              if config.redis.url else None)  # for the console: each camera's state, once a second
+    producer = Producer(cameras.cameras, cameras.producer, bus, state_writer=states).start()
     stop_on_signals(producer.stop_event)
     metrics = (MetricsServer(config.metrics.host, config.metrics.port, producer.status, producer.ready).start()
                if config.metrics.enabled else None)

@@ -4,6 +4,11 @@ looks at: events.jsonl, alerts.jsonl (or Redis), annotated videos, snapshots, re
 
 Each stage runs on its own thread (the models release the GIL in native code, so two
 cores are both used); the bus's bounded partitions give backpressure between them.
+Lifecycle: start (every stage subscribes, then loads its models on its own thread, all at
+once), run (files read as fast as possible start at once, each stage consuming as soon as its
+own models are ready, the frames waiting on the bus for it; cameras paced in real time start
+once every stage is ready), drain (the sources ended or Ctrl-C: every stage catches up),
+stop. A stage whose models fail to load fails the run with its message.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
@@ -26,11 +32,11 @@ from schemas import ALL_TOPICS
 from vidsentry.bus.memory import InMemoryBus
 from vidsentry.config import Config
 from vidsentry.config.cameras import CameraConfig, CamerasFile
+from vidsentry.lazy_stage import LazyStage, StageLoadError
 from vidsentry.pipeline import AGGREGATOR, PIPELINE
 from vidsentry.privacy import BLUR_MODES
 from vidsentry.redact import redact_data, redact_url
 from vidsentry.report.annotate import AnnotateError, annotate_file
-from vidsentry.report.html import write_report
 from vidsentry.report.recorder import Recorder
 from vidsentry.runtime import StageRunner
 from vidsentry.stages import StageDecl, topics_seen
@@ -75,8 +81,10 @@ StageFactory = Callable[[Config], tuple[object, list[str], type | None]]
 
 
 def default_stages(config: Config, pipeline: Sequence[StageDecl] = PIPELINE) -> list[tuple[object, list[str], type | None]]:
-    """Every stage of the pipeline but the aggregator (the run builds that one with its outputs)."""
-    return [(decl.build(config), list(decl.inputs), decl.expect) for decl in pipeline if decl is not AGGREGATOR]
+    """Every stage of the pipeline but the aggregator (the run builds that one with its outputs),
+    not yet loaded: the run loads them in parallel (``LazyStage.load``)."""
+    return [(LazyStage(decl.name, partial(decl.build, config)), list(decl.inputs), decl.expect)
+            for decl in pipeline if decl is not AGGREGATOR]
 
 
 def cameras_for(sources: list[str], options: RunOptions) -> list[CameraConfig]:
@@ -120,6 +128,10 @@ class EmbeddedRun:
         if options.blur_faces not in BLUR_MODES:
             raise RunError(f"--blur-faces {options.blur_faces!r}: one of {', '.join(BLUR_MODES)}")
         self.skipped_outputs: list[str] = []
+        self.load_errors: list[str] = []
+        self.models_settled = threading.Semaphore(0)
+        """Released once per stage whose models have loaded or failed."""
+        self.models_loaded_at: float | None = None
 
     def run(self) -> RunResult:
         options, config = self.options, self.config
@@ -148,14 +160,17 @@ class EmbeddedRun:
                                       config.runtime.model_copy(update={"batch_size": 64})).start()
         timings_before = _stage_seconds([r.stage.name for r in runners])
         without_pose_before = _frames_without_pose([c.id for c in self.cameras])
-        started = time.monotonic()
-        cpu_before = _cpu_seconds()
-        load_s = started - loading
-        no_spool = CamerasFile(cameras=self.cameras).producer.model_copy(update={"spool_max_bytes": 0})  # the in-memory bus cannot go away
-        producer = Producer(self.cameras, no_spool, bus).start()
-        threads = [threading.Thread(target=r.run, name=f"stage-{r.stage.name}", daemon=True) for r in runners + [recorder_runner]]
+        threads = [threading.Thread(target=self._serve, args=(r,), name=f"stage-{r.stage.name}", daemon=True)
+                   for r in runners + [recorder_runner]]
         for thread in threads:
             thread.start()
+        if any(map(paced_like_a_camera, self.cameras)):
+            self._wait_for_models(runners)
+        started = time.monotonic()
+        cpu_before = _cpu_seconds()
+        no_spool = CamerasFile(cameras=self.cameras).producer.model_copy(update={"spool_max_bytes": 0})  # the in-memory bus cannot go away
+        states = self.console.camera_states if self.console is not None else None  # the console's camera grid
+        producer = Producer(self.cameras, no_spool, bus, state_writer=states).start()
         producer_thread = threading.Thread(target=producer.run, name="producer", daemon=True)
         producer_thread.start()
         restore = _stop_on_ctrl_c(self.stop_event, producer.stop_event)
@@ -173,9 +188,16 @@ class EmbeddedRun:
             self._drain_console()
         aggregator.close()
         recorder.close()
+        if self.load_errors:
+            shutil.rmtree(staging)
+            raise RunError("; ".join(self.load_errors))
         recorder.settle_persons({pid: person.to_json() for pid, person in aggregator.persons.items()})
         wall = time.monotonic() - started
         cpu_s = _cpu_seconds() - cpu_before
+        stage_load_s = {r.stage.name: round(r.stage.load_s, 2) for r in runners
+                        if isinstance(r.stage, LazyStage) and r.stage.load_s is not None}
+        load_s = max(self.models_loaded_at or started, started) - loading
+        since_start = _process_started_at()
 
         failures = producer.failures()
         cameras = producer.status()["cameras"]
@@ -192,6 +214,8 @@ class EmbeddedRun:
                        f"{len(alerts)} alert records" + (" (stopped early)" if interrupted else ""),
             "sources": [{"source": redact_url(c.source), "camera": c.id, "frames": recorder.frames_seen.get(c.id, 0)} for c in self.cameras],
             "frames": analysed, "wall_s": wall, "fps": analysed / wall if wall else 0.0, "model_load_s": load_s,
+            "stage_load_s": stage_load_s,
+            "first_output_s": {kind: round(at - since_start, 2) for kind, at in recorder.first_seen.items()},
             "dropped": sum(c["dropped"] for c in cameras.values()),
             "frames_without_pose": {reason: count - without_pose_before[reason] for reason, count
                                     in _frames_without_pose([c.id for c in self.cameras]).items()},
@@ -199,6 +223,8 @@ class EmbeddedRun:
             "peak_rss_mb": round(_peak_rss_mb(), 1),
         }
         latency = _latency(recorder, alerts) if recorder.measure_latency else None
+        from vidsentry.report.html import write_report  # matplotlib: ~0.7 s of start-up spared until the report
+
         write_report(staging / "report.html", recorder, alerts, timings, {**run_info, "photos": self._photo_names()}, videos)
         (staging / "summary.json").write_text(json.dumps(redact_data({
             **run_info, "failures": failures, "timings": timings, "persons": len(recorder.persons), "alerts": len(alerts),
@@ -208,6 +234,34 @@ class EmbeddedRun:
             shutil.rmtree(out)
         staging.rename(out)
         return RunResult(out, analysed, len(alerts), len(recorder.persons), wall, failures, interrupted)
+
+    def _serve(self, runner: StageRunner) -> None:
+        """A stage's thread: its models first (if not yet loaded), then its loop. A failed load
+        leaves the group (the bus stops keeping frames for it) and stops the run."""
+        if isinstance(runner.stage, LazyStage):
+            try:
+                runner.stage.load()
+            except StageLoadError as exc:
+                log.error("%s", exc, exc_info=exc.__cause__)
+                self.load_errors.append(str(exc))
+                runner.close()
+                self.stop_event.set()
+                return
+            finally:
+                self.models_loaded_at = max(self.models_loaded_at or 0.0, time.monotonic())
+                self.models_settled.release()
+        runner.run()
+
+    def _wait_for_models(self, runners: list[StageRunner]) -> None:
+        """Cameras paced in real time are opened once every stage can take their frames: what they
+        captured while a model loaded would only be dropped or answered stale (a file read as fast
+        as possible starts at once instead, its frames waiting on the bus for the slower stages)."""
+        for _ in [r for r in runners if isinstance(r.stage, LazyStage)]:
+            while not self.models_settled.acquire(timeout=0.25):
+                if self.stop_event.is_set():
+                    return
+            if self.load_errors:
+                return
 
     def _check_sources(self) -> int | None:
         """Fail before loading any model if no source can even be opened; returns the number of
@@ -278,6 +332,8 @@ class EmbeddedRun:
                 time.sleep(0.25)
                 self._tick(bar, recorder, aggregator)
             interrupted = self.stop_event.is_set()
+            if self.load_errors:
+                return interrupted
             self._drain(runners, 5 if interrupted else 600, lambda: self._tick(bar, recorder, aggregator))
             self._tick(bar, recorder, aggregator)
         return interrupted
@@ -384,6 +440,22 @@ def _frames_without_pose(cameras: list[str]) -> dict[str, int]:
     return {reason: int(sum(REGISTRY.get_sample_value("vidsentry_action_frames_without_pose_total",
                                                       {"camera": camera, "reason": reason}) or 0 for camera in cameras))
             for reason in ("rate", "stale", "no_motion")}
+
+
+_IMPORTED_AT = time.time()
+
+
+def _process_started_at() -> float:
+    """When this process started (epoch seconds; Linux: from /proc, to 10 ms), so that the first
+    outputs are timed as a user would time them; elsewhere, when this module was imported."""
+    import os
+
+    try:
+        started_ticks = int(Path("/proc/self/stat").read_text().rsplit(")", 1)[1].split()[19])
+        uptime_s = float(Path("/proc/uptime").read_text().split()[0])
+        return time.time() - (uptime_s - started_ticks / os.sysconf("SC_CLK_TCK"))
+    except (OSError, ValueError, IndexError):
+        return _IMPORTED_AT
 
 
 def _cpu_seconds() -> float:

@@ -130,6 +130,31 @@ class AlertFeed:
             return None
         return self.r.get(key)
 
+    def erase_snapshots(self, subjects: set[str]) -> int:
+        """Delete the snapshots (face crops) of every alert about one of ``subjects`` (person ids) still in the stream,
+        which ``alerts_maxlen`` bounds; returns how many were deleted. The alert records stay, without their picture."""
+        if not subjects:
+            return 0
+        keys, start = set(), "-"
+        while True:
+            entries = self.r.xrange(self.stream, min=start, max="+", count=500)
+            for _entry_id, fields in entries:
+                try:
+                    alert = json.loads(fields.get(b"alert", b"{}"))
+                except ValueError:
+                    continue
+                key = alert.get("snapshot") if isinstance(alert, dict) and alert.get("subject") in subjects else None
+                if isinstance(key, str) and key.startswith(f"{self.prefix}:snapshot:"):
+                    keys.add(key)
+            if len(entries) < 500:
+                break
+            start = "(" + entries[-1][0].decode()
+        with self._lock:
+            for alert in self._alerts.values():
+                if alert.get("subject") in subjects:
+                    alert["snapshot"] = None
+        return int(self.r.delete(*keys)) if keys else 0
+
     def _follow(self) -> None:
         backoff = Backoff(0.5, 10.0)
         while not self._stop.is_set():

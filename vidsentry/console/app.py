@@ -15,10 +15,13 @@ import redis
 from aggregator.redis_store import RedisStore
 from schemas.topics import ACTIONS, EMOTIONS, EVENTS, FACES, FRAMES
 from vidsentry.bus import Bus
+from vidsentry.camera_state import CameraStateError, RedisCameraStates, StaleBeats
 from vidsentry.config import Config
 from vidsentry.config.console import ConsoleConfig
 from vidsentry.console.alerts import AlertFeed, Fanout
 from vidsentry.console.auth import Sessions, hash_password
+from vidsentry.console.cameras import camera_rows
+from vidsentry.console.erasure import Erased, erase_cluster
 from vidsentry.console.live import LiveView
 from vidsentry.console.people import people_in_view
 from vidsentry.console.person import person_view
@@ -60,6 +63,9 @@ class Console:
         self.store = RedisStore(client, self.prefix)
         self.unknowns = UnknownStore(client, self.prefix, self.config.unknown_ttl_s, self.config.cluster_threshold, clock)
         self.live = LiveView()
+        self.camera_states = RedisCameraStates(client, self.prefix)
+        self.beats = StaleBeats()
+        self._states_failing = False
         self.search_store = SearchStore(self.config.search_path, self.config.search_retention_s, clock)
         self._gallery_factory = gallery
         self._gallery: Gallery | None = None
@@ -75,6 +81,18 @@ class Console:
             self._gallery = self._gallery_factory()
         return self._gallery
 
+    def cameras(self) -> list[dict]:
+        """The camera grid: each camera's tile and frames from the bus, its state, fps and drops from its producer."""
+        try:
+            records, known = self.camera_states.read()
+            self._states_failing = False
+        except CameraStateError as exc:
+            if not self._states_failing:
+                log.warning("console: camera states unavailable (%s); showing what the frames tell", exc)
+            self._states_failing = True
+            records, known = {}, set()
+        return camera_rows(self.live.state(), records, known, self.beats.stale)
+
     def people(self) -> list[dict]:
         return people_in_view(self.store, clock=self.clock, cluster_of=self.unknowns.cluster_of)
 
@@ -87,11 +105,15 @@ class Console:
             row["snapshot"] = next((k for k in (track_key(row["camera"], t) for t in reversed(row["face_tracks"])) if k in kept), None)
         return rows
 
+    def erase(self, cluster: str) -> Erased:
+        """Data subject erasure of an unknown-people cluster (erasure.py)."""
+        return erase_cluster(cluster, self.unknowns, self.search_store, self.alerts)
+
     def person(self, person_id: str) -> dict:
         return person_view(person_id, self.search_store.person(person_id))
 
     def initial_events(self) -> list[tuple[str, object]]:
-        return [("cameras", self.live.state()), ("people", self.people())]
+        return [("cameras", self.cameras()), ("people", self.people())]
 
     # -- lifecycle ------------------------------------------------------------------------
     def start(self, host: str | None = None, port: int | None = None) -> Console:
@@ -148,7 +170,7 @@ class Console:
         """Camera tiles at ``camera_fps`` (only when a camera has a new frame), people once a second."""
         last_cameras, last_people = None, 0.0
         while not self.stopping.wait(1.0 / self.config.camera_fps):
-            cameras = self.live.state()
+            cameras = self.cameras()
             if cameras != last_cameras:
                 self.fanout.publish("cameras", cameras)
                 last_cameras = cameras

@@ -1,4 +1,5 @@
-"""Console login: the password kept only as an scrypt hash, sessions with a CSRF token each."""
+"""Console login: the password kept only as an scrypt hash, sessions with a CSRF token each, and a
+pre-session token on the login form itself (against login CSRF)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 _SCRYPT = {"n": 2**14, "r": 8, "p": 1, "maxmem": 64 * 1024 * 1024, "dklen": 64}
+LOGIN_FORM_TTL_S = 3600.0
+"""How long a login form (its pre-session token) may be posted after it was served."""
 
 
 def hash_password(password: str, salt: bytes | None = None) -> str:
@@ -60,6 +63,7 @@ class Sessions:
         self._sessions: dict[str, Session] = {}
         self._failures: dict[str, list[float]] = {}
         self._lock = threading.Lock()
+        self._login_key = secrets.token_bytes(32)
 
     def login(self, password: str, client: str = "") -> Session | None:
         """A new session, None for a wrong password; TooManyAttempts while ``client`` is locked out."""
@@ -95,6 +99,29 @@ class Sessions:
     def logout(self, token: str | None) -> None:
         with self._lock:
             self._sessions.pop(token or "", None)
+
+    def login_token(self) -> str:
+        """A pre-session token for the login form, sent both as a cookie and as a hidden field
+        (double submit): ``<nonce>.<issued>.<HMAC of both under this process's key>``."""
+        body = f"{secrets.token_urlsafe(16)}.{int(self.clock())}"
+        return f"{body}.{self._sign(body)}"
+
+    def login_token_ok(self, cookie: str | None, sent: str | None) -> bool:
+        """The form's field equals the cookie, was issued by this process and is not older than ``LOGIN_FORM_TTL_S``.
+        A cross-site post carries neither: the cookie is SameSite=Strict and the page cannot read it."""
+        if not cookie or not sent or not hmac.compare_digest(cookie.encode(), sent.encode()):
+            return False
+        body, _, signature = cookie.rpartition(".")
+        if not hmac.compare_digest(signature.encode(), self._sign(body).encode()):
+            return False
+        try:
+            issued = int(body.rpartition(".")[2])
+        except ValueError:
+            return False
+        return 0 <= self.clock() - issued <= LOGIN_FORM_TTL_S
+
+    def _sign(self, body: str) -> str:
+        return hmac.new(self._login_key, body.encode(), hashlib.sha256).hexdigest()
 
     @staticmethod
     def csrf_ok(session: Session, sent: str | None) -> bool:

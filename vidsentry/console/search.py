@@ -143,6 +143,25 @@ class SearchStore:
         rows = self._select(f"SELECT {', '.join(COLUMNS)} FROM events WHERE person_id = ? ORDER BY ts DESC LIMIT ?", [person_id, limit])
         return rows[::-1]
 
+    def erase(self, tracks: list[tuple[str, str]], person_ids: set[str]) -> tuple[int, set[str]]:
+        """Erase every event of the people seen with one of ``tracks`` ((camera, face track): an event
+        lists its person's face tracks on its camera) or in ``person_ids``; returns (events erased, the people who had some)."""
+        with self._lock:
+            self.db.execute("BEGIN")
+            people = set(person_ids)
+            for camera, track in tracks:
+                people.update(p for (p,) in self.db.execute(
+                    "SELECT DISTINCT e.person_id FROM events e, json_each(e.face_tracks) t WHERE e.camera = ? AND t.value = ?",
+                    (camera, track)))
+            had, erased = set(), 0
+            for person in sorted(people):
+                deleted = self.db.execute("DELETE FROM events WHERE person_id = ?", (person,)).rowcount
+                if deleted:
+                    had.add(person)
+                    erased += deleted
+            self.db.execute("COMMIT")
+        return erased, had
+
     def choices(self) -> dict[str, list[str]]:
         """The cameras, emotions and actions the store holds, for the search form."""
         with self._lock:

@@ -1,6 +1,7 @@
 """The console's HTTP side on the standard library's threading server: pages from Jinja2
 templates with autoescape, JSON and Server-Sent Events for the live parts, a login with a
-session cookie (HttpOnly, SameSite=Strict) and a CSRF token on every state change."""
+session cookie (HttpOnly, SameSite=Strict) and a CSRF token on every state change, the login
+form's own included (a pre-session double-submit token, so no other site can log a browser in)."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ import jinja2
 import redis
 
 from vidsentry.console.alerts import AlertFilter
-from vidsentry.console.auth import Session, TooManyAttempts
+from vidsentry.console.auth import LOGIN_FORM_TTL_S, Session, TooManyAttempts
 from vidsentry.console.search import SearchError, SearchQuery
 from vidsentry.console.unknowns import UnknownsError
 from vidsentry.redact import redact_text
@@ -32,6 +33,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 COOKIE = "vidsentry_session"
+LOGIN_COOKIE = "vidsentry_login"
+LOGIN_REFUSED = ("the login form was not sent from this console's login page (its CSRF token is missing, wrong or "
+                 "expired): reload the page and log in again")
 MAX_BODY = 64 * 1024
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
@@ -89,7 +93,7 @@ class Handler(BaseHTTPRequestHandler):
             if path.startswith("/static/"):
                 return self._static(path.removeprefix("/static/"))
             if path == "/login":
-                return self._login() if method == "POST" else self._page("login.html.j2", error=None)
+                return self._login() if method == "POST" else self._login_page(HTTPStatus.OK, None)
             session = self.server.console.sessions.get(self._cookie())
             if session is None:
                 if method == "GET" and not path.startswith("/api/") and not path.endswith(".jpg"):
@@ -113,7 +117,7 @@ class Handler(BaseHTTPRequestHandler):
     def _get(self, path: str) -> None:
         console = self.server.console
         if path == "/":
-            return self._page("cameras.html.j2", cameras=console.live.state(), people=console.people())
+            return self._page("cameras.html.j2", cameras=console.cameras(), people=console.people())
         if path == "/alerts":
             wanted = AlertFilter.from_query(self.query)
             return self._page("alerts.html.j2", alerts=console.alerts.recent(wanted), wanted=wanted,
@@ -130,7 +134,7 @@ class Handler(BaseHTTPRequestHandler):
         if path.startswith("/person/"):
             return self._page("person.html.j2", person=console.person(unquote(path[len("/person/"):])))
         if path == "/api/state":
-            return self._json({"cameras": console.live.state(), "people": console.people()})
+            return self._json({"cameras": console.cameras(), "people": console.people()})
         if path == "/api/alerts":
             return self._json(console.alerts.recent(AlertFilter.from_query(self.query)))
         if path == "/api/unknowns":
@@ -179,7 +183,7 @@ class Handler(BaseHTTPRequestHandler):
             elif path == "/unknowns/reject":
                 done = f"recorded as not {console.unknowns.reject(one('track'), console.gallery())}"
             elif path == "/unknowns/delete":
-                done = f"erased {console.unknowns.delete(one('cluster'))} sightings of {one('cluster')}"
+                done = console.erase(one("cluster")).summary()
             else:
                 raise Refused(HTTPStatus.NOT_FOUND, "no such action")
         except (UnknownsError, GalleryError) as exc:
@@ -189,26 +193,41 @@ class Handler(BaseHTTPRequestHandler):
     # -- login ----------------------------------------------------------------------------
     def _login(self) -> None:
         form = self._form()
+        if not self.server.console.sessions.login_token_ok(self._cookie(LOGIN_COOKIE), (form.get("csrf") or [""])[-1]):
+            log.warning("console: login refused from %s: no valid login form token", self.client_address[0])
+            return self._login_page(HTTPStatus.FORBIDDEN, LOGIN_REFUSED, fresh=True)
         try:
             session = self.server.console.sessions.login((form.get("password") or [""])[-1], self.client_address[0])
         except TooManyAttempts as exc:
-            return self._page("login.html.j2", status=HTTPStatus.TOO_MANY_REQUESTS, error=str(exc))
+            return self._login_page(HTTPStatus.TOO_MANY_REQUESTS, str(exc))
         if session is None:
             log.warning("console: failed login from %s", self.client_address[0])
-            return self._page("login.html.j2", status=HTTPStatus.UNAUTHORIZED, error="wrong password")
+            return self._login_page(HTTPStatus.UNAUTHORIZED, "wrong password")
         self._redirect("/", cookie=self._session_cookie(session))
+
+    def _login_page(self, status: HTTPStatus, error: str | None, fresh: bool = False) -> None:
+        """The login form with its pre-session token: the browser's own while it is valid, else a new one in a cookie."""
+        sessions = self.server.console.sessions
+        token = self._cookie(LOGIN_COOKIE)
+        extra = None
+        if fresh or not sessions.login_token_ok(token, token):
+            token = sessions.login_token()
+            secure = "; Secure" if self.server.console.config.secure_cookie else ""
+            extra = {"Set-Cookie": f"{LOGIN_COOKIE}={token}; Max-Age={int(LOGIN_FORM_TTL_S)}; Path=/login; HttpOnly; "
+                                   f"SameSite=Strict{secure}"}
+        self._page("login.html.j2", status=status, extra=extra, error=error, login_token=token)
 
     def _session_cookie(self, session: Session) -> str:
         console = self.server.console
         secure = "; Secure" if console.config.secure_cookie else ""
         return f"{COOKIE}={session.token}; Max-Age={int(console.config.session_ttl_s)}; Path=/; HttpOnly; SameSite=Strict{secure}"
 
-    def _cookie(self) -> str | None:
+    def _cookie(self, name: str = COOKIE) -> str | None:
         try:
             cookie = SimpleCookie(self.headers.get("Cookie", ""))
         except CookieError:
             return None
-        morsel = cookie.get(COOKIE)
+        morsel = cookie.get(name)
         return morsel.value if morsel else None
 
     def _form(self) -> dict[str, list[str]]:
@@ -233,10 +252,11 @@ class Handler(BaseHTTPRequestHandler):
         self._headers(status, content_type, len(body), extra)
         self.wfile.write(body)
 
-    def _page(self, template: str, status: HTTPStatus = HTTPStatus.OK, **context: object) -> None:
+    def _page(self, template: str, status: HTTPStatus = HTTPStatus.OK, extra: dict[str, str] | None = None,
+              **context: object) -> None:
         session = getattr(self, "session", None)
         html = self.server.env.get_template(template).render(csrf=session.csrf if session else "", **context)
-        self._send(status, "text/html; charset=utf-8", html.encode())
+        self._send(status, "text/html; charset=utf-8", html.encode(), extra)
 
     def _json(self, data: object) -> None:
         self._send(HTTPStatus.OK, "application/json", json.dumps(data).encode())

@@ -20,6 +20,7 @@ import cv2
 import numpy as np
 import redis
 
+from aggregator.clusters import cluster_name, track_key, unknown_key
 from schemas import FacesMsg, Message
 from vidsentry.console.clusters import nearest
 from vidsentry.runtime import Retryable
@@ -37,10 +38,6 @@ def crop_embedding(embedder: FaceEmbedder, crop_rgb: np.ndarray) -> np.ndarray:
     same-person / other-person distances (EVALUATION.md)."""
     side = crop_rgb.shape[0]
     return embedder.embed(crop_rgb, np.array([[0.0, 0.0, side, side]]))[0]
-
-
-def track_key(camera: str, track_id: str) -> str:
-    return f"{camera}|{track_id}"
 
 
 @dataclass
@@ -63,7 +60,7 @@ class UnknownStore:
     def __init__(self, client: redis.Redis, prefix: str, ttl_s: int, threshold: float,
                  clock: Callable[[], float] = time.time) -> None:
         self.r = client
-        self.base = f"{prefix}:unknown"
+        self.base = unknown_key(prefix)  # the layout the aggregator reads clusters by (aggregator/clusters.py)
         self.ttl_s = ttl_s
         self.threshold = threshold
         self.clock = clock
@@ -134,7 +131,7 @@ class UnknownStore:
         best, distance = nearest(embeddings, {c: self.cluster_embeddings(c) for c in self.cluster_ids()})
         if best is not None and distance <= self.threshold:
             return best
-        return f"unknown-{int(self.r.incr(self._key('next')))}"
+        return cluster_name(int(self.r.incr(self._key('next'))))
 
     # -- what the console shows -----------------------------------------------------------
     def cluster_ids(self) -> list[str]:
@@ -248,21 +245,24 @@ class UnknownStore:
                 raise UnknownsError(f"pick sightings of {cluster} to split off")
             if len(moving) == len(tracks):
                 raise UnknownsError("leave at least one sighting in the cluster")
-            target = f"unknown-{int(self.r.incr(self._key('next')))}"
+            target = cluster_name(int(self.r.incr(self._key('next'))))
             self._move(moving, target)
         return target
 
-    def delete(self, cluster: str) -> int:
-        """Erase a cluster: its tracks' embeddings and crops."""
+    def delete(self, cluster: str) -> list[str]:
+        """Erase a cluster: its tracks' embeddings and crops, and every key naming it; returns its track keys
+        (``camera|track``; camera ids hold no ``|``)."""
         with self._lock:
-            keys = [k.decode() for k in self.r.smembers(self._key("cluster", cluster))]
+            keys = sorted(k.decode() for k in self.r.smembers(self._key("cluster", cluster)))
             pipe = self.r.pipeline(transaction=True)
             for key in keys:
                 pipe.delete(self._key("track", key))
+            if keys:
+                pipe.zrem(self._key("named"), *keys)
             pipe.delete(self._key("cluster", cluster))
             pipe.zrem(self._key("clusters"), cluster)
             pipe.execute()
-            return len(keys)
+            return keys
 
     def _move(self, tracks: list[Track], target: str) -> None:
         pipe = self.r.pipeline(transaction=True)

@@ -39,6 +39,8 @@ class Recorder:
     persons: dict[str, dict] = field(default_factory=dict)
     dead_letters: list[dict] = field(default_factory=list)
     messages_by_kind: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    first_seen: dict[str, float] = field(default_factory=dict)
+    """When (epoch seconds) the first message of each kind reached the recorder: start-up per stage."""
     faces_seen: int = 0
     bodies_seen: int = 0
     track_person: dict[tuple[str, str], str] = field(default_factory=dict)
@@ -65,6 +67,7 @@ class Recorder:
         now = time.time()
         for message in batch:
             self.messages_by_kind[message.KIND] += 1
+            self.first_seen.setdefault(message.KIND, now)
             if self.measure_latency and not isinstance(message, (FrameMsg, DeadLetterMsg)):
                 self.latencies[message.KIND].append(now - (message.ts if isinstance(message, EventMsg) else message.ts_capture))
             if isinstance(message, FrameMsg):

@@ -59,6 +59,8 @@ def train_emotion(
     bfloat16: Annotated[bool, typer.Option(help="Train in mixed bfloat16 (faster on CPUs with AVX512-BF16); "
                                                 "the saved model is float32.")] = False,
     stop_after: Annotated[Optional[float], typer.Option(min=0.01, help="Time box in minutes: stop there and save.")] = None,
+    init: Annotated[Optional[Path], typer.Option(exists=True, help="Warm start from this saved Keras model "
+                                                                   "(same network as --base and --input-size).")] = None,
     tflite: Annotated[bool, typer.Option(help="Also export a .tflite file (with its own label map).")] = False,
     seed: Annotated[int, typer.Option()] = 0,
     cache_dir: CacheOpt = None,
@@ -71,7 +73,7 @@ def train_emotion(
                            batch_size=batch_size, learning_rate=learning_rate, patience=patience,
                            val_fraction=val_fraction, augment=augment, balance_classes=balance_classes,
                            label_smoothing=label_smoothing, schedule=schedule.value, bfloat16=bfloat16,
-                           stop_after_minutes=stop_after,
+                           stop_after_minutes=stop_after, init_from=init,
                            export_tflite=tflite, seed=seed, cache_root=_cache_root(ctx, cache_dir),
                            verbose=1 if sys.stdout.isatty() else 2)
     try:

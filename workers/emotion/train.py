@@ -57,6 +57,9 @@ class TrainOptions:
     stop_after_minutes: float | None = None
     """Stop at the first batch past this wall-clock time and save what was reached (a time box);
     with the cosine schedule the rate then decays over this time rather than over ``epochs``."""
+    init_from: Path | None = None
+    """Warm start: begin from the weights of this saved Keras model (same network and input), for
+    example a shipped model trained further with a fresh schedule."""
     export_tflite: bool = False
     seed: int = 0
     cache_root: Path = DEFAULT_CACHE_DIR
@@ -211,14 +214,34 @@ def _architecture(base: str, spec: InputSpec, classes: int) -> Any:
 
 
 def _network(options: TrainOptions, spec: InputSpec, labels: tuple[str, ...]) -> Any:
+    import keras
+
+    if options.init_from is not None:
+        return _warm_start(options, spec, labels)
     if options.base != "bundled":
         return _architecture(options.base, spec, len(labels))
-    import keras
 
     from vidsentry.models import require_model
 
     bundled = keras.models.load_model(require_model(options.cache_root, "emotion-keras"), compile=False)
     return from_bundled(bundled, len(labels), keep_classifier=labels == EMOTION_LABELS)
+
+
+def _warm_start(options: TrainOptions, spec: InputSpec, labels: tuple[str, ...]) -> Any:
+    import keras
+
+    source = Path(options.init_from)
+    if not source.exists():
+        raise TrainingOptionsError(f"--init model not found: {source}")
+    saved = keras.models.load_model(source, compile=False)
+    model = _architecture(options.base, spec, len(labels)) if options.base != "bundled" else saved
+    if model is not saved:
+        try:
+            model.set_weights(saved.get_weights())
+        except ValueError as exc:
+            raise TrainingOptionsError(f"--init model {source} does not match the {options.base} network at "
+                                       f"{spec.width}x{spec.height}x{spec.channels} with {len(labels)} labels: {exc}") from None
+    return model
 
 
 def _pipeline(dataset: Dataset, spec: InputSpec, labels: tuple[str, ...], options: TrainOptions,

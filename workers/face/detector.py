@@ -49,22 +49,25 @@ class FaceDetector(Protocol):
 
 
 def _import_face_detection():
-    """MediaPipe's face detection module, without TensorFlow where TensorFlow is not loaded yet.
+    """MediaPipe's face detection module, without TensorFlow.
 
-    ``mediapipe.tasks`` imports TensorFlow, if installed, only for API-doc decorators, and
-    falls back to a no-op without it; in a face worker that import alone costs ~7 s of
-    start-up and ~500 MB of memory (benchmarks/pipeline.md), so it is made to fail fast.
+    ``mediapipe.tasks`` imports TensorFlow, if installed, only for an API-doc decorator
+    (``optional_dependencies.doc_controls``), and falls back to a no-op without it; in a face
+    worker that import alone costs ~7 s of start-up and ~500 MB of memory (benchmarks/pipeline.md),
+    and in `vidsentry run` the face stage would wait for the action stage's TensorFlow import
+    (benchmarks/startup.md). So that module is given as the no-op. (Hiding ``tensorflow`` from
+    ``sys.modules`` instead would break a TensorFlow import running on another thread.)
     """
     import sys
+    import types
 
-    blocked = "tensorflow" not in sys.modules
-    if blocked:
-        sys.modules["tensorflow"] = None
-    try:
-        from mediapipe.python.solutions import face_detection
-    finally:
-        if blocked:
-            del sys.modules["tensorflow"]
+    name = "mediapipe.tasks.python.core.optional_dependencies"
+    if name not in sys.modules:
+        no_docs = types.ModuleType(name, "TensorFlow's doc decorator as a no-op (workers/face/detector.py)")
+        no_docs.doc_controls = types.SimpleNamespace(do_not_generate_docs=lambda thing: thing)
+        sys.modules.setdefault(name, no_docs)
+    from mediapipe.python.solutions import face_detection
+
     return face_detection
 
 

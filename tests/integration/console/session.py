@@ -40,7 +40,10 @@ class Browser:
         return response.status, response.getheader("Location"), data, response
 
     def login(self, password: str = PASSWORD):
-        return self.request("POST", "/login", {"password": password})
+        """As a browser does: fetch the login form (its pre-session cookie and token), then post it."""
+        page = self.request("GET", "/login")[2].decode()
+        token = page.split('name="csrf" value="')[1].split('"')[0]
+        return self.request("POST", "/login", {"password": password, "csrf": token})
 
     def csrf(self) -> str:
         page = self.request("GET", "/")[2].decode()

@@ -58,7 +58,7 @@ def test_login_cookie_and_csrf(console: Console):
     assert (status, location) == (303, "/login")
     assert browser.request("GET", "/api/alerts")[0] == 401
     status, _, page, _ = browser.login("not the password")
-    assert status == 401 and b"wrong password" in page and browser.cookie is None
+    assert status == 401 and b"wrong password" in page and browser.cookie.startswith("vidsentry_login=")
     status, location, _, _ = browser.login()
     assert (status, location) == (303, "/")
     flags = [f.strip() for f in browser.set_cookie.split(";")]
@@ -75,6 +75,34 @@ def test_login_cookie_and_csrf(console: Console):
     csrf = browser.csrf()
     assert browser.request("POST", "/logout", {"csrf": csrf})[0] == 303
     assert browser.request("GET", "/api/alerts")[0] == 401
+
+
+@pytest.mark.reliability(fault="login posted from another site (login CSRF)", happened="refused: 403 with a reason",
+                         lost="nothing")
+def test_login_form_needs_its_pre_session_token(console: Console):
+    page_token = Browser(console.url)
+    status, _, page, response = page_token.request("GET", "/login")
+    flags = [f.strip() for f in response.getheader("Set-Cookie").split(";")]
+    assert status == 200 and "HttpOnly" in flags and "SameSite=Strict" in flags and "Path=/login" in flags
+    token = page.decode().split('name="csrf" value="')[1].split('"')[0]
+    assert page_token.cookie == f"vidsentry_login={token}"
+
+    cross_site = Browser(console.url)  # a forged form elsewhere: the right password, but no cookie of this console
+    for form in ({"password": PASSWORD}, {"password": PASSWORD, "csrf": token}):
+        status, _, body, _ = cross_site.request("POST", "/login", form)
+        assert status == 403 and b"CSRF token is missing, wrong or expired" in body
+        assert not (cross_site.cookie or "").startswith("vidsentry_session=")
+    other = Browser(console.url)
+    other.request("GET", "/login")
+    status, _, body, _ = other.request("POST", "/login", {"password": PASSWORD, "csrf": token})  # another browser's token
+    assert status == 403 and not other.cookie.startswith("vidsentry_session=")
+    forged = Browser(console.url)
+    forged.cookie = "vidsentry_login=abc.1.def"
+    assert forged.request("POST", "/login", {"password": PASSWORD, "csrf": "abc.1.def"})[0] == 403, "not signed by the console"
+
+    status, location, _, _ = page_token.request("POST", "/login", {"password": PASSWORD, "csrf": token})
+    assert (status, location) == (303, "/") and page_token.cookie.startswith("vidsentry_session=")
+    assert page_token.request("GET", "/api/alerts")[0] == 200
 
 
 def test_alerts_live_filtered_and_acked_like_the_cli(console: Console, config: Config):

@@ -59,6 +59,12 @@ def config(redis_server, tmp_path: Path) -> Config:
     })
 
 
+def badge_text(driver) -> str:
+    from selenium.webdriver.common.by import By
+
+    return driver.find_element(By.CSS_SELECTOR, "#cameras .tile .badge").text
+
+
 def start_run(config: Config, clip: Path, out: Path, console) -> threading.Thread:
     options = RunOptions(sources=[str(clip)], out=out, realtime=True, progress=False)
     run = EmbeddedRun(options, config.model_copy(deep=True), console=console)
@@ -104,6 +110,9 @@ def test_operator_path_on_a_real_clip(driver, config: Config, samples, tmp_path:
         tile = wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#cameras .tile[data-seq]"))[0]
         first = int(tile.get_attribute("data-seq"))
         wait.until(lambda d: int(d.find_element(By.CSS_SELECTOR, "#cameras .tile").get_attribute("data-seq")) > first)
+        # the producer's own report of the camera: its state badge and frames dropped
+        wait.until(lambda d: "dropped" in d.find_element(By.CSS_SELECTOR, "#cameras .tile .state").text
+                   and badge_text(d) in ("up", "ended"))
         wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#people tbody tr"))
         driver.save_screenshot(str(shots / "cameras.png"))
 

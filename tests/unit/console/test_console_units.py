@@ -9,7 +9,7 @@ import pytest
 
 from schemas import ActionsMsg, EmotionsMsg, Face, FaceEmotion, FacesMsg, FrameMsg, Identity, PersonAction
 from vidsentry.config.console import ConsoleConfig
-from vidsentry.console.auth import Sessions, TooManyAttempts, hash_password, verify_password
+from vidsentry.console.auth import LOGIN_FORM_TTL_S, Sessions, TooManyAttempts, hash_password, verify_password
 from vidsentry.console.clusters import cluster_online, score_clusters, track_distance
 from vidsentry.console.live import LiveView
 
@@ -32,6 +32,22 @@ def test_sessions_expire_on_the_injected_clock():
     assert Sessions.csrf_ok(session, session.csrf) and not Sessions.csrf_ok(session, "") and not Sessions.csrf_ok(session, None)
     now[0] += 61
     assert sessions.get(session.token) is None
+
+
+def test_login_form_token_is_double_submitted_signed_and_expires():
+    now = [1000.0]
+    sessions = Sessions(hash_password("pw"), ttl_s=60, clock=lambda: now[0])
+    token = sessions.login_token()
+    assert sessions.login_token_ok(token, token)
+    assert not sessions.login_token_ok(token, None) and not sessions.login_token_ok(None, token)
+    assert not sessions.login_token_ok(token, sessions.login_token()), "the field must equal the cookie"
+    nonce, issued, signature = token.split(".")
+    forged = f"{nonce}.{issued}.{'0' * len(signature)}"
+    assert not sessions.login_token_ok(forged, forged)
+    other = Sessions(hash_password("pw"), ttl_s=60, clock=lambda: now[0]).login_token()
+    assert not sessions.login_token_ok(other, other), "signed by another process's key"
+    now[0] += LOGIN_FORM_TTL_S + 1
+    assert not sessions.login_token_ok(token, token)
 
 
 def test_repeated_wrong_passwords_lock_that_address_out_for_a_while():

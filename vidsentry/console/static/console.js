@@ -25,7 +25,8 @@ function renderCameras(cameras) {
       tile = el("figure", { class: "tile" });
       tile.dataset.camera = cam.camera;
       const caption = el("figcaption");
-      caption.append(el("span", { class: "name" }, cam.camera), " ", el("span", { class: "state" }));
+      caption.append(el("span", { class: "name" }, cam.camera), " ", el("span", { class: "badge" }), " ",
+                     el("span", { class: "state" }), " ", el("span", { class: "error" }));
       tile.append(el("img", { alt: cam.camera }), caption);
       grid.append(tile);
     }
@@ -34,7 +35,16 @@ function renderCameras(cameras) {
       tile.dataset.seq = String(cam.seq);
       img.src = "/camera/" + encodeURIComponent(cam.camera) + ".jpg?seq=" + cam.seq;
     }
-    tile.querySelector(".state").textContent = `${cam.state} · ${cam.fps} fps · ${cam.frames} frames`;
+    const badge = tile.querySelector(".badge");
+    badge.textContent = cam.state;
+    badge.className = "badge state-" + cam.state;
+    if (cam.error) badge.title = cam.error; else badge.removeAttribute("title");
+    const counts = [`${cam.fps} fps`];
+    if (cam.dropped !== null && cam.dropped !== undefined) counts.push(`${cam.dropped} dropped`);
+    if (cam.reconnects) counts.push(`${cam.reconnects} reconnects`);
+    counts.push(`${cam.frames} frames`);
+    tile.querySelector(".state").textContent = counts.join(" · ");
+    tile.querySelector(".error").textContent = cam.error || "";
   }
 }
 

@@ -151,6 +151,39 @@ def test_a_vgg_trained_in_bfloat16_with_a_cosine_schedule_is_saved_in_float32(pa
     assert np.allclose(model.predict(faces).sum(axis=1), 1.0)
 
 
+def test_a_warm_start_begins_from_the_saved_weights(trained, patterns, tmp_path):
+    """With a learning rate too small to move anything, one more epoch from --init keeps the source's
+    learned weights (batch-norm statistics still follow the data, so they are not compared)."""
+    import keras
+
+    def learned(path: Path) -> list[np.ndarray]:
+        return [w.numpy() for w in keras.models.load_model(path, compile=False).trainable_weights]
+
+    def train_one_epoch(out: Path, *init: object) -> list[np.ndarray]:
+        invoke(app, ["train", "emotion", patterns, "--out", out, "--base", "scratch", "--input-size", 32,
+                     "--epochs", 1, "--batch-size", 8, "--learning-rate", 1e-7, "--no-augment",
+                     "--val-fraction", 0.2, *init, "--cache-dir", CACHE_ROOT])
+        return learned(out / "emotion_model.keras")
+
+    source = trained[0] / "emotion_model.keras"
+    before = learned(source)
+    warm = train_one_epoch(tmp_path / "warm", "--init", source)
+    assert json.loads((tmp_path / "warm" / "history.json").read_text())["options"]["init_from"] == str(source)
+    assert all(np.allclose(a, b, atol=1e-4) for a, b in zip(before, warm, strict=True))
+    fresh = train_one_epoch(tmp_path / "fresh")
+    assert not all(np.allclose(a, b, atol=1e-4) for a, b in zip(before, fresh, strict=True)), \
+        "a fresh network has the trained one's weights: the test cannot tell a warm start"
+
+
+def test_a_warm_start_from_another_network_is_refused_clearly(trained, patterns, tmp_path):
+    result = runner.invoke(app, [str(a) for a in ["train", "emotion", patterns, "--out", tmp_path / "x", "--base", "vgg",
+                                                  "--input-size", 32, "--epochs", 1, "--init",
+                                                  trained[0] / "emotion_model.keras", "--cache-dir", CACHE_ROOT]])
+    assert result.exit_code == 2, result.output
+    assert "does not match the vgg network at 32x32x1 with 3 labels" in result.output
+    assert "Traceback" not in result.output
+
+
 @pytest.mark.parametrize(("done", "factor"), [(0.0, 1.0), (0.5, 0.505), (1.0, 0.01), (2.0, 0.01), (-1.0, 1.0)])
 def test_the_cosine_schedule_over_a_time_box(done, factor):
     from workers.emotion.train import cosine_factor
